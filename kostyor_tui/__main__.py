@@ -1,0 +1,3 @@
+from kostyor_tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Typed async client for the Kostyor REST API: models, errors, client."""
