@@ -78,7 +78,8 @@ class Profile(BaseModel):
     region: str | None = Field(default=None, min_length=1)
     username: str | None = Field(default=None, min_length=1)
     password: SecretStr | None = Field(default=None, min_length=1)
-    password_command: list[str] | None = None
+    # Hidden from repr: its arguments may carry a secret (e.g. "echo hunter2").
+    password_command: list[str] | None = Field(default=None, repr=False)
     token: SecretStr | None = Field(default=None, min_length=1)
     verify_tls: bool = True
     ca_bundle: Path | None = None
@@ -275,7 +276,7 @@ def read_config_file(path: Path) -> ConfigFile:
     try:
         raw = path.read_bytes()
     except OSError as error:
-        raise ConfigError(f"cannot read config file {path}: {error.strerror}") from None
+        raise ConfigError(f"cannot read config file {path}: {_reason(error)}") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -321,7 +322,7 @@ def run_password_command(argv: list[str], *, timeout: float = PASSWORD_COMMAND_T
             f"password_command: {program!r} did not finish within {timeout:g} s"
         ) from None
     except OSError as error:
-        raise ConfigError(f"password_command: cannot run {program!r}: {error.strerror}") from None
+        raise ConfigError(f"password_command: cannot run {program!r}: {_reason(error)}") from None
     if completed.returncode != 0:
         raise ConfigError(
             f"password_command: {program!r} failed with exit status {completed.returncode}"
@@ -412,6 +413,9 @@ def init_config(path: Path | None = None, *, force: bool = False) -> Path:
     text = STARTER_HEADER + tomli_w.dumps(starter_config())
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as error:
+        raise ConfigError(f"cannot create directory {path.parent}: {_reason(error)}") from None
+    try:
         if force:
             _replace_private_file(path, text)
         else:
@@ -421,7 +425,7 @@ def init_config(path: Path | None = None, *, force: bool = False) -> Path:
             f"config file {path} already exists; use --force to overwrite it"
         ) from None
     except OSError as error:
-        raise ConfigError(f"cannot write config file {path}: {error.strerror}") from None
+        raise ConfigError(f"cannot write config file {path}: {_reason(error)}") from None
     return path
 
 
@@ -605,6 +609,10 @@ def _show_value(key: str, entry: dict[str, Any]) -> str:
     if key in ("timeout", "poll_interval"):
         return f"{value:g} s"
     return str(value)
+
+
+def _reason(error: OSError) -> str:
+    return error.strerror or type(error).__name__
 
 
 def _create_private_file(path: Path, text: str) -> None:
