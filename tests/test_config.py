@@ -757,3 +757,23 @@ def test_config_does_not_import_textual_or_httpx() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == "[]"
+
+
+# The documented example
+
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
+
+
+def test_example_config_is_valid_and_documents_every_key(tmp_path: Path) -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    example = parse_config(text, EXAMPLE)
+    assert set(example.profiles) == {"demo", "production", "staging"}
+    for key in config.PROFILE_KEYS:
+        assert f"\n{key} = " in text or f"\n# {key} = " in text, key
+    for variable in [*config.ENV_OVERRIDES, "KOSTYOR_PROFILE", "KOSTYOR_CONFIG"]:
+        assert variable in text
+    copy = write_config(tmp_path, text)
+    settings = load_settings(config_path=copy, environ={})
+    assert settings.profile_name == "demo"
+    assert settings.api_url == DEFAULT_API_URL
