@@ -377,6 +377,7 @@ def test_file_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
         ("[profiles.default]\npoll_interval = 0\n", "profiles.default.poll_interval"),
         ('[profiles.default]\nverify_tls = "perhaps"\n', "profiles.default.verify_tls"),
         ('[profiles.default]\napi_url = "kostyor:5055"\n', "must be an http:// or https:// URL"),
+        ('[profiles.default]\napi_url = "http://k:99999"\n', "api_url: has an invalid port"),
         (
             '[profiles.default]\npasword = "x"\n',
             "profiles.default.pasword: unknown key (did you mean 'password'?)",
