@@ -1,0 +1,335 @@
+"""The `kostyor-tui` entry point: argv → the console, a headless command, the server or config.
+
+    kostyor-tui [GLOBAL OPTIONS]                        the console (TUI)
+    kostyor-tui --demo                                  the console on a demo server
+    kostyor-tui --command NAME [ARGS...] [--output F]   one command, headless
+    kostyor-tui serve [SERVER OPTIONS]                  the embedded Kostyor server
+    kostyor-tui config init [--force] [--path P] | config show
+
+Whatever goes wrong ends as one line on stderr and an exit code (see
+`EXIT_CODES`), never a traceback. Textual is imported only on the console
+path and the server only for `serve` and `--demo`, so headless commands start
+fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+from kostyor_tui import __version__
+from kostyor_tui.commands import COMMANDS, Command, UsageError
+
+if TYPE_CHECKING:
+    from kostyor_tui.config import Settings
+
+PROG = "kostyor-tui"
+
+EXIT_CODES: dict[int, str] = {
+    0: "success",
+    1: "internal error (a bug in kostyor-tui: please report it)",
+    2: "usage error: bad arguments, unknown or ambiguous cluster name, bad configuration",
+    3: "not found: unknown cluster, upgrade or path",
+    4: "rejected: the server refused the request, or kostyor-tui refused it "
+    "(an action invalid in the current state, --read-only)",
+    5: "authentication failed",
+    6: "the API is unreachable or timed out",
+    7: "server error, or an answer that is not the Kostyor API",
+    130: "interrupted (Ctrl-C)",
+}
+
+# How long the demo server takes per upgrade step, in seconds.
+DEMO_STEP_SECONDS = 1.0
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line (raised, so main decides what to print)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see: {self.prog} --help)")
+
+
+def _add_global_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("connection and output")
+    group.add_argument("--api-url", metavar="URL", help="Kostyor API URL (overrides the profile)")
+    group.add_argument("--profile", metavar="NAME", help="config profile to use")
+    group.add_argument("--config", metavar="FILE", type=Path, help="config file to read")
+    group.add_argument(
+        "--insecure", action="store_true", help="do not verify the server's TLS certificate"
+    )
+    group.add_argument(
+        "--read-only", action="store_true", help="refuse every action that changes a cluster"
+    )
+    group.add_argument(
+        "--output",
+        choices=("table", "json"),
+        help="headless output: a readable table (default) or one JSON document",
+    )
+    group.add_argument(
+        "--demo",
+        action="store_true",
+        help="start the embedded server with a demo fleet on a free loopback port and use it",
+    )
+    group.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+
+
+def _commands_epilog() -> str:
+    width = max(len(name) for name in COMMANDS)
+    lines = ["commands (kostyor-tui --command NAME --help for each):"]
+    lines += [f"  {name.ljust(width)}  {command.summary}" for name, command in COMMANDS.items()]
+    lines += ["", "exit codes:"]
+    lines += [f"  {code:>3}  {meaning}" for code, meaning in EXIT_CODES.items()]
+    return "\n".join(lines)
+
+
+def main_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Terminal console for Kostyor, the OpenStack rolling-upgrade service.",
+        epilog=_commands_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+    )
+    _add_global_options(parser)
+    parser.add_argument(
+        "--command", metavar="NAME", help="run one command headless and exit (see below)"
+    )
+    modes = parser.add_subparsers(dest="mode", metavar="{serve,config}")
+    serve = modes.add_parser(
+        "serve", help="run the embedded Kostyor-compatible server", add_help=False
+    )
+    serve.add_argument("server_args", nargs=argparse.REMAINDER)
+    config = modes.add_parser("config", help="write or show the configuration", allow_abbrev=False)
+    config_modes = config.add_subparsers(dest="config_mode", metavar="{init,show}", required=True)
+    init = config_modes.add_parser("init", help="write a commented starter config file (0600)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.add_argument("--path", type=Path, help="where to write it (default: the platform's)")
+    show = config_modes.add_parser("show", help="print the effective settings, secrets redacted")
+    for sub in (init, show):
+        _add_config_options(sub)
+    return parser
+
+
+def _add_config_options(parser: argparse.ArgumentParser) -> None:
+    """Global options accepted after `config init|show` too (only set when given there)."""
+    keep = argparse.SUPPRESS
+    parser.add_argument("--api-url", metavar="URL", default=keep, help=keep)
+    parser.add_argument("--profile", metavar="NAME", default=keep, help=keep)
+    parser.add_argument("--config", metavar="FILE", type=Path, default=keep, help=keep)
+    parser.add_argument("--insecure", action="store_true", default=keep, help=keep)
+    parser.add_argument("--output", choices=("table", "json"), default=keep, help=keep)
+
+
+def command_parser(command: Command) -> argparse.ArgumentParser:
+    """The parser of `kostyor-tui --command NAME ...`: global options plus the command's own."""
+    parser = _Parser(
+        prog=f"{PROG} --command {command.name}",
+        description=command.summary,
+        allow_abbrev=False,
+    )
+    parser.add_argument("--command", metavar="NAME", required=True, help=argparse.SUPPRESS)
+    group = parser.add_argument_group(f"{command.name} arguments")
+    for argument in command.arguments:
+        if argument.kind == "positional":
+            group.add_argument(argument.name, help=argument.help, metavar=argument.metavar)
+        elif argument.kind == "option":
+            group.add_argument(
+                argument.option_string,
+                dest=argument.name,
+                help=argument.help,
+                metavar=argument.metavar,
+                choices=argument.choices,
+            )
+        elif argument.kind == "flag":
+            group.add_argument(
+                argument.option_string, dest=argument.name, action="store_true", help=argument.help
+            )
+        else:
+            group.add_argument(
+                argument.name, nargs="*", help=argument.help, metavar=argument.metavar
+            )
+    _add_global_options(parser)
+    return parser
+
+
+def find_command_name(argv: Sequence[str]) -> str | None:
+    """The NAME of `--command NAME` / `--command=NAME`, or None without --command."""
+    for index, word in enumerate(argv):
+        if word == "--":
+            return None
+        if word.startswith("--command="):
+            return word.partition("=")[2]
+        if word == "--command":
+            if index + 1 >= len(argv) or argv[index + 1].startswith("-"):
+                raise UsageError(f"--command needs a command name; commands: {_known_commands()}")
+            return argv[index + 1]
+    return None
+
+
+def _known_commands() -> str:
+    return ", ".join(COMMANDS)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run kostyor-tui with `argv` (default: the process's); returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    secrets: list[str] = []
+    try:
+        return _dispatch(argv, secrets)
+    except SystemExit as done:
+        # --help and --version print and exit 0 through argparse.
+        return done.code if isinstance(done.code, int) else 0 if done.code is None else 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as Unix tools do.
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    except Exception as error:
+        exit_code = getattr(error, "exit_code", None)
+        one_line = getattr(error, "one_line", None)
+        if isinstance(exit_code, int) and callable(one_line):
+            _error_line(str(one_line()), secrets)
+            return exit_code
+        _error_line(
+            f"unexpected {type(error).__name__}: {error} (a bug in kostyor-tui; please report it)",
+            secrets,
+        )
+        return 1
+
+
+def _error_line(message: str, secrets: Sequence[str]) -> None:
+    for secret in secrets:
+        message = message.replace(secret, "********")
+    print(f"{PROG}: error: {' '.join(message.split())}", file=sys.stderr)
+
+
+def _dispatch(argv: list[str], secrets: list[str]) -> int:
+    command_name = find_command_name(argv)
+    if command_name is not None:
+        return _run_headless_command(command_name, argv, secrets)
+    args = _parse_main(argv)
+    if args.mode == "serve":
+        from kostyor_tui.server.cli import main as serve_main
+
+        return serve_main(args.server_args)
+    if args.mode == "config":
+        return _run_config(args)
+    if args.output is not None:
+        raise UsageError("--output applies to --command only (see: kostyor-tui --help)")
+    return _run_console(args, secrets)
+
+
+def _parse_main(argv: list[str]) -> argparse.Namespace:
+    try:
+        return main_parser().parse_args(argv)
+    except UsageError:
+        # `kostyor-tui cluster-status x` is a common slip: say what was meant.
+        for word in argv:
+            if word in COMMANDS:
+                raise UsageError(
+                    f"{word} is a command: run kostyor-tui --command {word} ..."
+                ) from None
+        raise
+
+
+def _run_headless_command(name: str, argv: list[str], secrets: list[str]) -> int:
+    command = COMMANDS.get(name)
+    if command is None:
+        raise UsageError(f"unknown command {name!r}; commands: {_known_commands()}")
+    args = command_parser(command).parse_intermixed_args(argv)
+    arguments = {argument.name: getattr(args, argument.name) for argument in command.arguments}
+    from kostyor_tui.headless import run_headless
+
+    with _api_settings(args, secrets) as settings:
+        return asyncio.run(
+            run_headless(
+                command,
+                arguments,
+                settings,
+                output=args.output or "table",
+                read_only=args.read_only,
+                stdout=sys.stdout,
+            )
+        )
+
+
+def _run_console(args: argparse.Namespace, secrets: list[str]) -> int:
+    with _api_settings(args, secrets) as settings:
+        from kostyor_tui.app import run_console
+
+        return run_console(settings, read_only=args.read_only)
+
+
+@contextlib.contextmanager
+def _api_settings(args: argparse.Namespace, secrets: list[str]) -> Iterator[Settings]:
+    """The effective settings; with --demo, pointed at a demo server running meanwhile."""
+    if not args.demo:
+        settings = _load_settings(args, args.api_url, secrets)
+        yield settings
+        return
+    if args.api_url is not None:
+        raise UsageError("--demo runs its own server: leave out --api-url")
+    with _demo_server() as url:
+        yield _load_settings(args, url, secrets)
+
+
+def _load_settings(args: argparse.Namespace, api_url: str | None, secrets: list[str]) -> Settings:
+    from kostyor_tui.config import load_settings
+
+    settings = load_settings(
+        config_path=args.config, profile=args.profile, api_url=api_url, insecure=args.insecure
+    )
+    profile = settings.profile
+    secrets.extend(s.get_secret_value() for s in (profile.password, profile.token) if s)
+    for warning in settings.warnings:
+        print(f"{PROG}: {warning}", file=sys.stderr)
+    return settings
+
+
+@contextlib.contextmanager
+def _demo_server() -> Iterator[str]:
+    """A demo server on a free loopback port, its database in a temporary directory."""
+    import tempfile
+
+    from kostyor_tui.server.runner import ServerOptions, start_in_background
+
+    with tempfile.TemporaryDirectory(prefix="kostyor-demo-") as directory:
+        options = ServerOptions(
+            db_path=Path(directory) / "kostyor.sqlite3",
+            port=0,
+            seed="demo",
+            step_seconds=DEMO_STEP_SECONDS,
+        )
+        server = start_in_background(options)
+        try:
+            yield server.url
+        finally:
+            server.stop()
+
+
+def _run_config(args: argparse.Namespace) -> int:
+    from kostyor_tui import config
+
+    if args.config_mode == "init":
+        path = config.init_config(args.path, force=args.force)
+        print(f"wrote {path} (mode 0600); edit it, then check it with: {PROG} config show")
+        return 0
+    settings = config.load_settings(
+        config_path=args.config, profile=args.profile, api_url=args.api_url, insecure=args.insecure
+    )
+    if args.output == "json":
+        import json
+
+        print(json.dumps(config.settings_summary(settings), indent=2))
+    else:
+        print(config.render_settings(settings))
+    return 0
