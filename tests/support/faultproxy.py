@@ -37,7 +37,18 @@ FaultKind = Literal[
     "close",
 ]
 
-_REASONS = {200: "OK", 201: "Created", 404: "Not Found", 500: "Internal Server Error"}
+_REASONS = {
+    200: "OK",
+    201: "Created",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+}
 
 HTML_500 = (
     b"<!DOCTYPE HTML PUBLIC '-//W3C//DTD HTML 3.2 Final//EN'>\n"
@@ -122,6 +133,20 @@ class Fault:
     def not_found_html(cls, **scope: Any) -> Fault:
         return cls(
             "status", "404-html", status=404, content_type="text/html", body=HTML_404, **scope
+        )
+
+    @classmethod
+    def respond(
+        cls, status: int, body: bytes, content_type: str = "application/json", **scope: Any
+    ) -> Fault:
+        """Any canned answer."""
+        return cls(
+            "status",
+            f"respond-{status}",
+            status=status,
+            body=body,
+            content_type=content_type,
+            **scope,
         )
 
     @classmethod
