@@ -229,6 +229,8 @@ def load_settings(
         permission_problem = permission_warning(path)
         if permission_problem:
             warnings.append(permission_problem)
+    elif path.exists():
+        raise ConfigError(f"config file {path} is not a regular file")
     elif path_explicit:
         raise ConfigError(f"config file {path} does not exist")
     else:
@@ -497,7 +499,7 @@ def _choose_profile(
         if name is None:
             continue
         if name not in config.profiles:
-            known = ", ".join(sorted(config.profiles)) or "none"
+            known = ", ".join(sorted(config.profiles)) or f"none (no profiles in {path})"
             raise ConfigError(f"unknown profile {name!r} (from {origin}); known profiles: {known}")
         return name, source
     if config.profiles and DEFAULT_PROFILE_NAME not in config.profiles:

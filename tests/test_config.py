@@ -94,6 +94,18 @@ def test_missing_file_given_explicitly_is_an_error(tmp_path: Path) -> None:
         load_settings(environ={"KOSTYOR_CONFIG": str(missing)})
 
 
+def test_config_path_that_is_a_directory_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is not a regular file"):
+        load_settings(config_path=tmp_path, environ={})
+
+
+def test_profile_flag_without_a_config_file_says_there_are_no_profiles(
+    no_default_file: Path,
+) -> None:
+    with pytest.raises(ConfigError, match="known profiles: none"):
+        load_settings(profile="lab", environ={})
+
+
 def test_kostyor_config_names_the_file_and_the_flag_beats_it(tmp_path: Path) -> None:
     env_dir = tmp_path / "env"
     flag_dir = tmp_path / "flag"
