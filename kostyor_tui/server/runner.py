@@ -1,0 +1,160 @@
+"""Run the embedded server: in a background thread (tests, `--demo`) or in the foreground (CLI).
+
+Both bind the listening socket first, so that port 0 means "any free port"
+and `.url` is known before the first request.
+"""
+
+import signal
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType, TracebackType
+
+import uvicorn
+
+from kostyor_tui.server.engine import Engine, Failures
+from kostyor_tui.server.routes import create_app
+from kostyor_tui.server.seed import apply_seed
+from kostyor_tui.server.store import Store
+
+_STARTUP_TIMEOUT_SECONDS = 30.0
+_SHUTDOWN_TIMEOUT_SECONDS = 10.0
+
+
+@dataclass
+class ServerOptions:
+    db_path: Path
+    host: str = "127.0.0.1"
+    port: int = 0  # 0: any free port
+    seed: str = "demo"  # "demo" or "empty"; only ever fills an empty database
+    step_seconds: float = 1.0
+    fail_rate: float = 0.0
+    fail_host: str | None = None
+    auth: tuple[str, str] | None = None  # (username, password) for HTTP Basic
+    random_seed: int | None = None  # makes fail_rate reproducible
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def _url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+class BackgroundServer:
+    """A running server: uvicorn in a thread plus the engine thread, over one store."""
+
+    def __init__(self, options: ServerOptions) -> None:
+        self.options = options
+        failures = Failures(
+            rate=options.fail_rate, host=options.fail_host, random_seed=options.random_seed
+        )
+        self._socket = _bind(options.host, options.port)
+        self.url = _url(self._socket)
+        self.store = Store(Path(options.db_path))
+        try:
+            self.store.initialize()
+            apply_seed(self.store, options.seed)
+        except BaseException:
+            self.store.close()
+            self._socket.close()
+            raise
+        self.engine = Engine(self.store, options.step_seconds, failures)
+        app = create_app(self.store, on_change=self.engine.wake, auth=options.auth)
+        config = uvicorn.Config(
+            app, log_config=None, log_level="warning", access_log=False, lifespan="off"
+        )
+        self._uvicorn = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._uvicorn.run,
+            kwargs={"sockets": [self._socket]},
+            name="kostyor-http",
+            daemon=True,
+        )
+
+    def _start(self) -> None:
+        self.engine.start()
+        self._thread.start()
+        # uvicorn offers no event for "listening"; its flag is set once startup is done.
+        deadline = time.monotonic() + _STARTUP_TIMEOUT_SECONDS
+        while not self._uvicorn.started and self._thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        if not self._uvicorn.started:
+            self.stop()
+            raise RuntimeError(f"the Kostyor server on {self.url} did not start")
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def stop(self) -> None:
+        """Stop serving (in-flight requests finish), then the engine, then close the store."""
+        self._uvicorn.should_exit = True
+        if self._thread.is_alive():
+            self._thread.join(_SHUTDOWN_TIMEOUT_SECONDS)
+        if self._thread.is_alive():
+            self._uvicorn.force_exit = True
+            self._thread.join(_SHUTDOWN_TIMEOUT_SECONDS)
+        self.engine.stop()
+        self._socket.close()
+        self.store.close()
+
+    def __enter__(self) -> "BackgroundServer":
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def start_in_background(options: ServerOptions) -> BackgroundServer:
+    """Start a server; return once it accepts connections."""
+    server = BackgroundServer(options)
+    server._start()
+    return server
+
+
+def serve(options: ServerOptions) -> int:
+    """Serve in the foreground until SIGINT or SIGTERM; print the URL once serving."""
+    stop_requested = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop_requested.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server = start_in_background(options)
+        try:
+            print(f"Kostyor API serving on {server.url}", flush=True)
+            print(f"Database: {options.db_path}", flush=True)
+            while not stop_requested.wait(0.2):
+                if not server.running:
+                    print("error: the HTTP server stopped unexpectedly", file=sys.stderr)
+                    return 1
+        finally:
+            server.stop()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0

@@ -1,0 +1,46 @@
+"""Fixtures shared by every test suite: real embedded servers on free loopback ports."""
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kostyor_tui.server.runner import BackgroundServer, ServerOptions, start_in_background
+
+# Fast enough for tests, slow enough to observe an upgrade in progress.
+TEST_STEP_SECONDS = 0.05
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[BackgroundServer]:
+    """The demo fleet on a fresh SQLite file, steps of 0.05 s."""
+    running = start_in_background(
+        ServerOptions(db_path=tmp_path / "kostyor.sqlite3", step_seconds=TEST_STEP_SECONDS)
+    )
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator[Callable[..., BackgroundServer]]:
+    """Start servers with any `ServerOptions` fields; each is stopped at teardown.
+
+    `db_path` defaults to a new file in tmp_path; `step_seconds` to 0.05.
+    """
+    started: list[BackgroundServer] = []
+
+    def start(**options: Any) -> BackgroundServer:
+        options.setdefault("db_path", tmp_path / f"kostyor-{len(started)}.sqlite3")
+        options.setdefault("step_seconds", TEST_STEP_SECONDS)
+        running = start_in_background(ServerOptions(**options))
+        started.append(running)
+        return running
+
+    try:
+        yield start
+    finally:
+        for running in reversed(started):
+            running.stop()
