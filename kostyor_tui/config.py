@@ -245,7 +245,7 @@ def load_settings(
         values[key] = value
         sources[key] = "profile"
     if values.get("ca_bundle") is not None and not values["ca_bundle"].is_absolute():
-        values["ca_bundle"] = path.parent / values["ca_bundle"]
+        values["ca_bundle"] = path.absolute().parent / values["ca_bundle"]
 
     env_values = {key: env[var] for var, key in ENV_OVERRIDES.items() if env.get(var)}
     _validate_layer(env_values, {key: var for var, key in ENV_OVERRIDES.items()})

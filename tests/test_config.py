@@ -790,3 +790,13 @@ def test_example_config_is_valid_and_documents_every_key(tmp_path: Path) -> None
     settings = load_settings(config_path=copy, environ={})
     assert settings.profile_name == "demo"
     assert settings.api_url == DEFAULT_API_URL
+
+
+def test_relative_ca_bundle_with_a_relative_config_path_is_made_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "ca.pem").write_text("pem")
+    write_config(tmp_path, '[profiles.default]\nca_bundle = "ca.pem"\n')
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(config_path=Path("config.toml"), environ={})
+    assert settings.verify == str(tmp_path / "ca.pem")
