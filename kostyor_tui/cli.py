@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from kostyor_tui import __version__
-from kostyor_tui.commands import COMMANDS, Command, UsageError
+from kostyor_tui.commands import COMMANDS, Command, UsageError, parse_parameters
 
 if TYPE_CHECKING:
     from kostyor_tui.config import Settings
@@ -247,6 +247,9 @@ def _run_headless_command(name: str, argv: list[str], secrets: list[str]) -> int
         raise UsageError(f"unknown command {name!r}; commands: {_known_commands()}")
     args = command_parser(command).parse_intermixed_args(argv)
     arguments = {argument.name: getattr(args, argument.name) for argument in command.arguments}
+    for argument in command.arguments:
+        if argument.kind == "parameters":
+            arguments[argument.name] = parse_parameters(arguments[argument.name])
     from kostyor_tui.headless import run_headless
 
     with _api_settings(args, secrets) as settings:

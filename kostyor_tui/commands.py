@@ -22,7 +22,7 @@ from kostyor_tui import progress
 from kostyor_tui.api.client import KostyorClient, UpgradeAction
 from kostyor_tui.api.errors import ActionRefused, ProtocolError
 from kostyor_tui.api.models import Cluster, Host, Service, Upgrade
-from kostyor_tui.api.status import Status
+from kostyor_tui.api.status import ACTIVE_STATUSES, Status
 from kostyor_tui.openstack import DEFAULT_ENGINE, ENGINES, service_sort_key
 
 
@@ -47,7 +47,8 @@ class Argument:
 
     `positional` is required and taken in order; `option` is `--name VALUE`
     (optional); `flag` is `--name` (a bool); `parameters` collects the
-    remaining `key=value` words into a dict of strings.
+    remaining `key=value` words, which reach `run` as a dict of strings
+    (see `parse_parameters`).
     """
 
     name: str
@@ -173,11 +174,11 @@ def cluster_summary(cluster: Cluster) -> ClusterSummary:
     )
 
 
-def upgrade_summary(upgrade: Upgrade, cluster: Cluster | None = None) -> UpgradeSummary:
+def upgrade_summary(upgrade: Upgrade) -> UpgradeSummary:
     return UpgradeSummary(
         id=upgrade.id,
         cluster_id=upgrade.cluster_id,
-        status=str(_upgrade_status(upgrade, cluster)),
+        status=str(upgrade.status),
         from_version=upgrade.from_version,
         to_version=upgrade.to_version,
         upgrade_start_time=upgrade.upgrade_start_time,
@@ -185,20 +186,54 @@ def upgrade_summary(upgrade: Upgrade, cluster: Cluster | None = None) -> Upgrade
     )
 
 
+def with_derived_statuses(
+    upgrades: Sequence[Upgrade], clusters: Sequence[Cluster]
+) -> list[Upgrade]:
+    """The upgrades, each cluster's newest one with the status its cluster implies if null.
+
+    Only the newest: the cluster's status says nothing about its older upgrades (quirk 4).
+    """
+    by_cluster: dict[str | None, list[Upgrade]] = {}
+    for upgrade in upgrades:
+        by_cluster.setdefault(upgrade.cluster_id, []).append(upgrade)
+    clusters_by_id = {cluster.id: cluster for cluster in clusters}
+    derived = {}
+    for cluster_id, own in by_cluster.items():
+        newest = progress.newest_upgrade(own)
+        if newest is not None and newest.status is Status.UNKNOWN:
+            status = progress.effective_upgrade_status(newest, clusters_by_id.get(cluster_id))
+            derived[id(newest)] = newest.model_copy(update={"status": status})
+    return [derived.get(id(upgrade), upgrade) for upgrade in upgrades]
+
+
 def build_upgrade_status(
-    upgrade: Upgrade, cluster: Cluster | None, hosts: Sequence[Host], services: Sequence[Service]
+    upgrade: Upgrade, hosts: Sequence[Host], services: Sequence[Service]
 ) -> UpgradeStatusReport:
-    """An upgrade's progress, computed from the cluster's hosts and services."""
+    """An upgrade's progress, computed from its cluster's hosts and services.
+
+    `upgrade.status` is taken as it is: the client has already derived the
+    status the real server leaves null (quirk 4).
+    """
     done = progress.upgrade_progress(
-        hosts, services, upgrade.to_version, upgrade.engine or DEFAULT_ENGINE
+        hosts,
+        services,
+        upgrade.to_version,
+        upgrade.engine or DEFAULT_ENGINE,
+        rolling_back=upgrade.status is Status.ROLLBACK_IN_PROGRESS,
     )
+    if upgrade.status is Status.SUCCEEDED:
+        # Every step was done; the cluster may have moved on since (a later upgrade).
+        done = progress.UpgradeProgress(
+            done.nodes_total, done.nodes_total, done.services_total, done.services_total, None, None
+        )
     current = None
-    if done.current_host is not None or done.current_service is not None:
+    # Only an upgrade under way (or stopped by an error) is "at" a step.
+    if upgrade.status in ACTIVE_STATUSES and (done.current_host or done.current_service):
         current = CurrentStep(host=done.current_host, service=done.current_service)
     return UpgradeStatusReport(
         id=upgrade.id,
         cluster_id=upgrade.cluster_id,
-        status=str(_upgrade_status(upgrade, cluster)),
+        status=str(upgrade.status),
         from_version=upgrade.from_version,
         to_version=upgrade.to_version,
         nodes_upgraded=done.nodes_upgraded,
@@ -214,9 +249,11 @@ def build_upgrade_status(
 async def upgrade_status_report(client: KostyorClient, upgrade_id: str) -> UpgradeStatusReport:
     upgrade = await client.get_upgrade(upgrade_id)
     if upgrade.cluster_id is None:
-        return build_upgrade_status(upgrade, None, [], [])
-    cluster, hosts, services = await _cluster_topology(client, upgrade.cluster_id)
-    return build_upgrade_status(upgrade, cluster, hosts, services)
+        return build_upgrade_status(upgrade, [], [])
+    hosts, services = await asyncio.gather(
+        client.list_hosts(upgrade.cluster_id), client.list_services(upgrade.cluster_id)
+    )
+    return build_upgrade_status(upgrade, hosts, services)
 
 
 async def watch_upgrade(
@@ -247,7 +284,7 @@ async def cluster_status_report(
     )
     upgrade_report = None
     if upgrade is not None:
-        upgrade_report = build_upgrade_status(upgrade, cluster, hosts, services)
+        upgrade_report = build_upgrade_status(upgrade, hosts, services)
     return ClusterStatusReport(
         id=cluster.id,
         name=cluster.name,
@@ -329,23 +366,6 @@ def _cluster_id(cluster: Cluster) -> str:
     return cluster.id
 
 
-def _upgrade_status(upgrade: Upgrade, cluster: Cluster | None) -> Status:
-    if cluster is None:
-        return upgrade.status
-    return progress.effective_upgrade_status(upgrade, cluster)
-
-
-async def _cluster_topology(
-    client: KostyorClient, cluster_id: str
-) -> tuple[Cluster, list[Host], list[Service]]:
-    cluster, hosts, services = await asyncio.gather(
-        client.get_cluster(cluster_id),
-        client.list_hosts(cluster_id),
-        client.list_services(cluster_id),
-    )
-    return cluster, hosts, services
-
-
 async def _upgrade_targets(client: KostyorClient, cluster: Cluster) -> list[str]:
     if cluster.version in (None, "", progress.UNKNOWN_VERSION):
         return []
@@ -414,30 +434,23 @@ async def _list_discovery_methods(ctx: CommandContext, args: Arguments) -> list[
 
 async def _discover_cluster(ctx: CommandContext, args: Arguments) -> ClusterSummary:
     cluster = await ctx.client.discover_cluster(
-        args["method"], args["name"], parse_parameters(args.get("parameters") or ())
+        args["method"], args["name"], args.get("parameters") or {}
     )
     return cluster_summary(cluster)
 
 
 async def _upgrade_cluster(ctx: CommandContext, args: Arguments) -> UpgradeSummary:
-    parameters = parse_parameters(args.get("parameters") or ())
     cluster = await ctx.client.resolve_cluster(args["cluster"])
-    cluster_id = _cluster_id(cluster)
-    if not progress.can_start_upgrade(cluster.status):
-        raise ActionRefused(
-            f"cannot start an upgrade of cluster {cluster.name}: it is {cluster.status}",
-            hint="wait for it to finish, or cancel or roll it back first",
-        )
+    # The client refuses a start the server should not accept, and derives the
+    # status the real server leaves null (quirk 4).
     upgrade = await ctx.client.start_upgrade(
-        cluster_id,
+        _cluster_id(cluster),
         args["to_version"],
         engine=args.get("engine"),
         driver=args.get("driver"),
-        parameters=parameters,
+        parameters=args.get("parameters") or {},
     )
-    # The real server answers with a null status (quirk 4): show the cluster's view.
-    cluster = await ctx.client.get_cluster(cluster_id)
-    return upgrade_summary(upgrade, cluster)
+    return upgrade_summary(upgrade)
 
 
 async def _upgrade_status(ctx: CommandContext, args: Arguments) -> UpgradeStatusReport:
@@ -451,24 +464,16 @@ async def _list_upgrades(ctx: CommandContext, args: Arguments) -> list[UpgradeSu
     upgrades, clusters = await asyncio.gather(
         ctx.client.list_upgrades(cluster_id), ctx.client.list_clusters()
     )
-    by_id = {cluster.id: cluster for cluster in clusters}
-    return [upgrade_summary(upgrade, by_id.get(upgrade.cluster_id)) for upgrade in upgrades]
+    return [upgrade_summary(upgrade) for upgrade in with_derived_statuses(upgrades, clusters)]
 
 
-def _upgrade_action(action: UpgradeAction, verb: str) -> Runner:
+def _upgrade_action(action: UpgradeAction) -> Runner:
     async def run(ctx: CommandContext, args: Arguments) -> UpgradeSummary:
         cluster = await ctx.client.resolve_cluster(args["cluster"])
-        cluster_id = _cluster_id(cluster)
-        # The real server checks no transitions (quirk 6): only valid actions are sent.
-        allowed = progress.allowed_actions(cluster.status)
-        if action not in allowed:
-            raise ActionRefused(
-                f"cannot {verb} the upgrade of cluster {cluster.name}: it is {cluster.status}",
-                hint=f"allowed now: {', '.join(allowed)}" if allowed else None,
-            )
-        upgrade = await ctx.client.upgrade_action(cluster_id, action)
-        cluster = await ctx.client.get_cluster(cluster_id)
-        return upgrade_summary(upgrade, cluster)
+        # The client sends only actions valid in the current state (quirk 6) and
+        # returns the upgrade re-read after the action (quirk 5).
+        upgrade = await ctx.client.upgrade_action(_cluster_id(cluster), action)
+        return upgrade_summary(upgrade)
 
     return run
 
@@ -561,7 +566,7 @@ def _command_list() -> list[Command]:
             Command(
                 f"upgrade-{action}",
                 f"{verb} the cluster's running upgrade",
-                _upgrade_action(action, verb),
+                _upgrade_action(action),
                 (CLUSTER,),
                 mutating=True,
                 action=action,

@@ -90,6 +90,14 @@ def cell(value: Any) -> str:
     return str(value)
 
 
+def abbreviate_hosts(hosts: str, shown: int = 4) -> str:
+    """A long comma-separated host list cut to its first few names and a count."""
+    names = [name for name in hosts.split(", ") if name]
+    if len(names) <= shown + 1:
+        return cell(hosts)
+    return f"{', '.join(names[:shown])}, … ({len(names)} hosts)"
+
+
 # Tables
 
 
@@ -120,17 +128,18 @@ _COLUMNS: dict[type, tuple[Column, ...]] = {
         ("VERSION", lambda c: cell(c.version)),
         ("STATUS", lambda c: cell(c.status)),
     ),
+    # The long cells go last, so that they do not push the others apart.
     ComponentRow: (
         ("COMPONENT", lambda r: r.component),
-        ("HOSTS", lambda r: cell(r.host)),
         ("VERSION", lambda r: cell(r.version)),
         ("UPGRADABLE", lambda r: cell(r.upgradable)),
+        ("HOSTS", lambda r: abbreviate_hosts(r.host)),
     ),
     HostRow: (
         ("HOST", lambda h: cell(h.hostname)),
         ("ID", lambda h: cell(h.id)),
-        ("SERVICES", lambda h: cell(h.services)),
         ("VERSIONS", lambda h: cell(h.versions)),
+        ("SERVICES", lambda h: cell(h.services)),
     ),
     UpgradeSummary: (
         ("ID", lambda u: cell(u.id)),
