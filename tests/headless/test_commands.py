@@ -1,0 +1,414 @@
+"""Every headless command against the embedded server over real HTTP, in both output formats.
+
+Expected values are read from the server's own REST API with plain httpx, so
+the tests check what the commands report against what the server holds.
+"""
+
+import re
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from kostyor_tui.commands import COMMANDS
+from kostyor_tui.server.runner import BackgroundServer
+from tests.headless.conftest import CliResult
+
+Cli = Callable[..., CliResult]
+
+UPGRADE_STATUS_KEYS = [
+    "id",
+    "cluster_id",
+    "status",
+    "from_version",
+    "to_version",
+    "nodes_upgraded",
+    "nodes_total",
+    "services_upgraded",
+    "services_total",
+    "current",
+    "upgrade_start_time",
+    "upgrade_end_time",
+]
+UPGRADE_KEYS = [
+    "id",
+    "cluster_id",
+    "status",
+    "from_version",
+    "to_version",
+    "upgrade_start_time",
+    "upgrade_end_time",
+]
+
+
+def api(server: BackgroundServer, path: str) -> Any:
+    response = httpx.get(f"{server.url}/{path}")
+    response.raise_for_status()
+    return response.json()
+
+
+def cluster_named(server: BackgroundServer, name: str) -> dict[str, Any]:
+    (cluster,) = [c for c in api(server, "clusters") if c["name"] == name]
+    return cluster
+
+
+def run_ok(cli: Cli, server: BackgroundServer, *argv: str) -> CliResult:
+    result = cli("--api-url", server.url, "--command", *argv)
+    assert result.code == 0, result.err
+    assert result.err == ""
+    return result
+
+
+def table_rows(text: str) -> list[list[str]]:
+    """A table's lines split on runs of two or more spaces (cells hold single spaces)."""
+    return [re.split(r" {2,}", line.strip()) for line in text.splitlines() if line.strip()]
+
+
+def key_value_lines(text: str) -> dict[str, str]:
+    return {row[0]: row[1] if len(row) > 1 else "" for row in table_rows(text)}
+
+
+def instance_versions(services: list[dict[str, Any]]) -> Counter[str]:
+    """{version: instances}; an instance is a service entry on one host."""
+    counts: Counter[str] = Counter()
+    for service in services:
+        counts[service["version"]] += max(1, len(service["hosts"]))
+    return counts
+
+
+def test_every_command_of_the_design_is_registered() -> None:
+    assert list(COMMANDS) == [
+        "list-clusters",
+        "cluster-status",
+        "cluster-component-list",
+        "list-hosts",
+        "check-upgrade",
+        "list-upgrade-versions",
+        "list-discovery-methods",
+        "discover-cluster",
+        "upgrade-cluster",
+        "upgrade-status",
+        "list-upgrades",
+        "upgrade-pause",
+        "upgrade-continue",
+        "upgrade-rollback",
+        "upgrade-cancel",
+    ]
+    mutating = {name for name, command in COMMANDS.items() if command.mutating}
+    assert mutating == {
+        "discover-cluster",
+        "upgrade-cluster",
+        "upgrade-pause",
+        "upgrade-continue",
+        "upgrade-rollback",
+        "upgrade-cancel",
+    }
+
+
+def test_list_clusters(server: BackgroundServer, cli: Cli) -> None:
+    clusters = api(server, "clusters")
+    assert len(clusters) >= 3
+
+    as_json = run_ok(cli, server, "list-clusters", "--output", "json").json
+    assert as_json == [
+        {"id": c["id"], "name": c["name"], "version": c["version"], "status": c["status"]}
+        for c in clusters
+    ]
+
+    rows = table_rows(run_ok(cli, server, "list-clusters").out)
+    assert rows[0] == ["NAME", "ID", "VERSION", "STATUS"]
+    assert rows[1:] == [[c["name"], c["id"], c["version"], c["status"]] for c in clusters]
+
+
+def test_cluster_status_of_a_cluster_never_upgraded(server: BackgroundServer, cli: Cli) -> None:
+    cluster = cluster_named(server, "home_lab")
+    services = api(server, f"clusters/{cluster['id']}/services")
+    expected_versions = dict(instance_versions(services))
+
+    report = run_ok(cli, server, "cluster-status", "home_lab", "--output", "json").json
+    assert list(report) == [
+        "id",
+        "name",
+        "region",
+        "version",
+        "versions",
+        "state",
+        "status",
+        "upgrade",
+    ]
+    assert report == {
+        "id": cluster["id"],
+        "name": "home_lab",
+        # The API has no region: it comes from the config profile (see conftest).
+        "region": "RegionTest",
+        "version": cluster["version"],
+        "versions": expected_versions,
+        "state": "active",
+        "status": "READY FOR UPGRADE",
+        "upgrade": None,
+    }
+
+    # By UUID as well as by name, and as a table.
+    lines = key_value_lines(run_ok(cli, server, "cluster-status", cluster["id"]).out)
+    assert lines["name"] == "home_lab"
+    assert lines["id"] == cluster["id"]
+    assert lines["region"] == "RegionTest"
+    assert lines["versions"] == ", ".join(f"{v} ×{n}" for v, n in expected_versions.items())
+    assert lines["state"] == "active"
+    assert lines["status"] == "READY FOR UPGRADE"
+    assert lines["upgrade"] == "none"
+
+
+def test_cluster_status_shows_the_last_upgrade(server: BackgroundServer, cli: Cli) -> None:
+    cluster = cluster_named(server, "staging")
+    (upgrade,) = api(server, f"upgrades?cluster_id={cluster['id']}")
+    services = api(server, f"clusters/{cluster['id']}/services")
+    instances = sum(instance_versions(services).values())
+    hosts = api(server, f"clusters/{cluster['id']}/hosts")
+
+    report = run_ok(cli, server, "cluster-status", "staging", "--output", "json").json
+    assert report["upgrade"] == {
+        "id": upgrade["id"],
+        "cluster_id": cluster["id"],
+        "status": "UPGRADE SUCCEED",
+        "from_version": "mitaka",
+        "to_version": "newton",
+        "nodes_upgraded": len(hosts),
+        "nodes_total": len(hosts),
+        "services_upgraded": instances,
+        "services_total": instances,
+        "current": None,
+        "upgrade_start_time": upgrade["upgrade_start_time"],
+        "upgrade_end_time": upgrade["upgrade_end_time"],
+    }
+
+    lines = key_value_lines(run_ok(cli, server, "cluster-status", "staging").out)
+    assert lines["upgrade"] == upgrade["id"]
+    assert lines["status"] == "UPGRADE SUCCEED"
+    assert lines["nodes upgraded"] == f"{len(hosts)}/{len(hosts)}"
+    assert lines["services upgraded"] == f"{instances}/{instances}"
+
+
+def test_cluster_component_list(server: BackgroundServer, cli: Cli) -> None:
+    cluster = cluster_named(server, "home_lab")
+    services = api(server, f"clusters/{cluster['id']}/services")
+    hostnames = {h["id"]: h["hostname"] for h in api(server, f"clusters/{cluster['id']}/hosts")}
+    expected_hosts: dict[str, set[str]] = {}
+    for service in services:
+        expected_hosts.setdefault(service["name"], set()).update(
+            hostnames[host_id] for host_id in service["hosts"]
+        )
+
+    rows = run_ok(cli, server, "cluster-component-list", "home_lab", "--output", "json").json
+    assert all(list(row) == ["component", "host", "version", "upgradable"] for row in rows)
+    assert {row["component"]: set(row["host"].split(", ")) for row in rows} == expected_hosts
+    # Every instance is at mitaka, and later releases exist.
+    assert {(row["version"], row["upgradable"]) for row in rows} == {("mitaka", True)}
+
+    table = table_rows(run_ok(cli, server, "cluster-component-list", "home_lab").out)
+    assert table[0] == ["COMPONENT", "VERSION", "UPGRADABLE", "HOSTS"]
+    assert [row[0] for row in table[1:]] == [row["component"] for row in rows]
+    assert all(row[1:3] == ["mitaka", "yes"] for row in table[1:])
+
+
+def test_component_list_shows_mixed_versions(server_factory: Callable, cli: Cli) -> None:
+    # Node-by-node, staging's controller goes first (17 steps), then its compute. Paused
+    # once the controller's agent is done, the compute's agent is at least 3 steps away:
+    # the agent runs at two versions.
+    server = server_factory(step_seconds=0.3)
+    cluster = cluster_named(server, "staging")
+    hosts = {h["hostname"]: h["id"] for h in api(server, f"clusters/{cluster['id']}/hosts")}
+    controller = hosts["staging-controller-01"]
+    run_ok(cli, server, "upgrade-cluster", "staging", "ocata")
+
+    def agent_on_controller() -> str:
+        (agent,) = [
+            s
+            for s in api(server, f"clusters/{cluster['id']}/services")
+            if s["name"] == "neutron-openvswitch-agent" and s["hosts"] == [controller]
+        ]
+        return agent["version"]
+
+    deadline = time.monotonic() + 30
+    while agent_on_controller() != "ocata":
+        assert time.monotonic() < deadline, "the controller's agent was never upgraded"
+        time.sleep(0.05)
+    run_ok(cli, server, "upgrade-pause", "staging")
+
+    rows = run_ok(cli, server, "cluster-component-list", "staging", "--output", "json").json
+    agent_rows = [r for r in rows if r["component"] == "neutron-openvswitch-agent"]
+    # One row per version, oldest release first.
+    assert agent_rows == [
+        {
+            "component": "neutron-openvswitch-agent",
+            "host": "staging-compute-01",
+            "version": "newton",
+            "upgradable": True,
+        },
+        {
+            "component": "neutron-openvswitch-agent",
+            "host": "staging-controller-01",
+            "version": "ocata",
+            "upgradable": True,
+        },
+    ]
+    table = run_ok(cli, server, "cluster-component-list", "staging").out
+    assert table.rstrip().endswith("at more than one version: neutron-openvswitch-agent")
+
+
+def test_list_hosts(server: BackgroundServer, cli: Cli) -> None:
+    cluster = cluster_named(server, "staging")
+    hosts = api(server, f"clusters/{cluster['id']}/hosts")
+    services = {s["id"]: s for s in api(server, f"clusters/{cluster['id']}/services")}
+
+    rows = run_ok(cli, server, "list-hosts", "staging", "--output", "json").json
+    assert [row["id"] for row in rows] == [host["id"] for host in hosts]
+    for row, host in zip(rows, hosts, strict=True):
+        assert list(row) == ["id", "hostname", "services", "versions"]
+        assert row["hostname"] == host["hostname"]
+        assert set(row["services"]) == {services[s]["name"] for s in host["services"]}
+        assert row["versions"] == {"newton": len(host["services"])}
+
+    table = table_rows(run_ok(cli, server, "list-hosts", "staging").out)
+    assert table[0] == ["HOST", "ID", "VERSIONS", "SERVICES"]
+    assert [row[:3] for row in table[1:]] == [
+        [host["hostname"], host["id"], f"newton ×{len(host['services'])}"] for host in hosts
+    ]
+
+
+def test_check_upgrade(server: BackgroundServer, cli: Cli) -> None:
+    cluster = cluster_named(server, "home_lab")
+    targets = api(server, f"upgrade-versions/{cluster['id']}")
+    assert targets
+
+    ready = run_ok(cli, server, "check-upgrade", "home_lab", "--output", "json").json
+    assert ready == {"state": "ready", "versions": targets, "reason": None}
+    lines = key_value_lines(run_ok(cli, server, "check-upgrade", "home_lab").out)
+    assert lines == {"state": "ready", "versions": ", ".join(targets)}
+
+    legacy = run_ok(cli, server, "check-upgrade", "legacy", "--output", "json").json
+    assert legacy["state"] == "not ready"
+    assert "version is unknown" in legacy["reason"]
+    assert key_value_lines(run_ok(cli, server, "check-upgrade", "legacy").out)["state"] == (
+        "not ready"
+    )
+
+
+def test_list_upgrade_versions(server: BackgroundServer, cli: Cli) -> None:
+    cluster = cluster_named(server, "home_lab")
+    targets = api(server, f"upgrade-versions/{cluster['id']}")
+    assert run_ok(cli, server, "list-upgrade-versions", "home_lab", "--output", "json").json == (
+        targets
+    )
+    assert run_ok(cli, server, "list-upgrade-versions", "home_lab").out.split() == targets
+
+
+def test_list_discovery_methods(server: BackgroundServer, cli: Cli) -> None:
+    methods = api(server, "clusters/discover")
+    assert "simulated" in methods
+    assert run_ok(cli, server, "list-discovery-methods", "--output", "json").json == methods
+    assert run_ok(cli, server, "list-discovery-methods").out.split() == methods
+
+
+def test_discover_cluster(server: BackgroundServer, cli: Cli) -> None:
+    params = ["controllers=1", "computes=2", "storage=0", "version=newton"]
+    # Parameters may come before or after the options.
+    created = run_ok(
+        cli,
+        server,
+        "discover-cluster",
+        "simulated",
+        "lab_json",
+        *params[:2],
+        "--output",
+        "json",
+        *params[2:],
+    ).json
+    assert list(created) == ["id", "name", "version", "status"]
+    assert created["name"] == "lab_json"
+    assert created["version"] == "newton"
+    assert cluster_named(server, "lab_json")["id"] == created["id"]
+    hosts = api(server, f"clusters/{created['id']}/hosts")
+    assert len(hosts) == 3
+
+    lines = key_value_lines(
+        run_ok(cli, server, "discover-cluster", "simulated", "lab_table", *params).out
+    )
+    assert lines["name"] == "lab_table"
+    assert lines["id"] == cluster_named(server, "lab_table")["id"]
+
+
+def test_upgrade_cluster(server: BackgroundServer, cli: Cli) -> None:
+    started = run_ok(cli, server, "upgrade-cluster", "home_lab", "newton", "--output", "json").json
+    assert list(started) == UPGRADE_KEYS
+    upgrade = api(server, f"upgrades/{started['id']}")
+    assert started["cluster_id"] == cluster_named(server, "home_lab")["id"] == upgrade["cluster_id"]
+    assert started["status"] in ("UPGRADE IN PROGRESS", "UPGRADE SUCCEED")
+    assert (started["from_version"], started["to_version"]) == ("mitaka", "newton")
+    assert started["upgrade_start_time"] == upgrade["upgrade_start_time"]
+
+    lines = key_value_lines(
+        run_ok(cli, server, "upgrade-cluster", "datacenter_east", "ocata", "--driver", "noop").out
+    )
+    (east,) = api(server, f"upgrades?cluster_id={cluster_named(server, 'datacenter_east')['id']}")
+    assert lines["upgrade"] == east["id"]
+    assert lines["to"] == "ocata"
+
+
+def test_upgrade_status(server: BackgroundServer, cli: Cli) -> None:
+    staging = cluster_named(server, "staging")
+    (upgrade,) = api(server, f"upgrades?cluster_id={staging['id']}")
+
+    report = run_ok(cli, server, "upgrade-status", upgrade["id"], "--output", "json").json
+    assert list(report) == UPGRADE_STATUS_KEYS
+    assert report["id"] == upgrade["id"]
+    assert report["status"] == "UPGRADE SUCCEED"
+    assert report["nodes_upgraded"] == report["nodes_total"] == 2
+    assert datetime.fromisoformat(report["upgrade_start_time"]) <= datetime.fromisoformat(
+        report["upgrade_end_time"]
+    )
+
+    lines = key_value_lines(run_ok(cli, server, "upgrade-status", upgrade["id"]).out)
+    assert lines["upgrade"] == upgrade["id"]
+    assert lines["status"] == "UPGRADE SUCCEED"
+    assert lines["nodes upgraded"] == "2/2"
+    assert lines["current"] == "-"
+
+
+def test_upgrade_status_watch_of_a_finished_upgrade_prints_one_line(
+    server: BackgroundServer, cli: Cli
+) -> None:
+    (upgrade,) = api(server, f"upgrades?cluster_id={cluster_named(server, 'staging')['id']}")
+    text = run_ok(cli, server, "upgrade-status", upgrade["id"], "--watch").out
+    assert len(text.splitlines()) == 1
+    assert "UPGRADE SUCCEED  nodes 2/2" in text
+
+
+def test_list_upgrades(server: BackgroundServer, cli: Cli) -> None:
+    run_ok(cli, server, "upgrade-cluster", "home_lab", "newton")
+    upgrades = api(server, "upgrades")
+    assert len(upgrades) == 2
+
+    everything = run_ok(cli, server, "list-upgrades", "--output", "json").json
+    assert [u["id"] for u in everything] == [u["id"] for u in upgrades]
+    assert all(list(u) == UPGRADE_KEYS for u in everything)
+
+    home_lab = cluster_named(server, "home_lab")
+    # The option may follow the command's other words, --output too.
+    only = run_ok(cli, server, "list-upgrades", "--cluster", "home_lab", "--output", "json").json
+    assert [u["cluster_id"] for u in only] == [home_lab["id"]]
+
+    table = table_rows(run_ok(cli, server, "list-upgrades", "--cluster", "staging").out)
+    assert table[0] == ["ID", "CLUSTER", "STATUS", "FROM", "TO", "STARTED", "ENDED"]
+    assert [row[:3] for row in table[1:]] == [
+        [u["id"], u["cluster_id"], "UPGRADE SUCCEED"] for u in upgrades if u["id"] != only[0]["id"]
+    ]
+
+
+def test_empty_list_prints_none_in_a_table(server_factory: Callable, cli: Cli) -> None:
+    server = server_factory(seed="empty")
+    assert run_ok(cli, server, "list-clusters").out == "(none)\n"
+    assert run_ok(cli, server, "list-clusters", "--output", "json").json == []
