@@ -5,16 +5,29 @@ one-line message meant for the operator: what failed, the server's own words,
 what to try. Messages never contain credentials.
 """
 
+import copy
+
 
 class KostyorError(Exception):
     """Base of every error the client raises."""
 
     exit_code = 7
+    # True when a request may have reached the server although no answer came
+    # back (a timeout or a dropped connection after sending): its effect is unknown.
+    outcome_unknown = False
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+
+    def restated(self, message: str, *, hint: str | None = None) -> "KostyorError":
+        """A copy of this error, same type and fields, with a new message and hint."""
+        clone = copy.copy(self)
+        clone.message = message
+        clone.hint = hint
+        clone.args = (message,)
+        return clone
 
     def one_line(self) -> str:
         """The message and hint on one line, for stderr or a status bar."""
@@ -25,6 +38,12 @@ class KostyorError(Exception):
 
     def __str__(self) -> str:
         return self.one_line()
+
+
+class InvalidSettings(KostyorError):
+    """Settings the client cannot use: a malformed API URL, an unreadable CA bundle."""
+
+    exit_code = 2
 
 
 class NotFound(KostyorError):
