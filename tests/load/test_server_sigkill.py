@@ -1,0 +1,114 @@
+"""The server SIGKILLed at random points under load, restarted on the same database each time.
+
+The server is a real subprocess (`ServerProcess`); 20 clients poll and act
+until it dies under them. After each kill, before the restart, the SQLite file
+is read directly: every acknowledged upgrade is there, the last acknowledged
+action of each cluster still holds, every step is done at most once, and the
+step log of the previous kill is an unchanged prefix of this one. After the
+last restart the upgrades are continued to their end and the whole file is
+checked. The RNG is seeded and the number of kills bounded.
+"""
+
+import asyncio
+import random
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.load.harness import (
+    ACTIVE,
+    Acknowledged,
+    Ledger,
+    Snapshot,
+    check_acknowledged,
+    check_database,
+    discover_clusters,
+    drain,
+    run_client,
+    snapshot,
+)
+from tests.support.servers import ServerProcess
+
+CLIENTS = 20
+KILLS = 6
+SEED = 20261124
+CLUSTER_NAMES = [f"kill-{n}" for n in range(4)]
+TOPOLOGY = {"controllers": "2", "computes": "4", "storage": "1", "version": "mitaka"}
+
+
+async def _load_until_killed(
+    server: ServerProcess, cluster_ids: list[str], rng: random.Random, round_number: int
+) -> Ledger:
+    ledger = Ledger()
+    kill_after = rng.uniform(0.6, 1.8)
+    clients = [
+        asyncio.create_task(
+            run_client(
+                index,
+                server.url,
+                cluster_ids,
+                ledger,
+                seed=SEED + round_number,
+                iterations=1000,
+                deadline=time.monotonic() + kill_after + 5.0,
+                act_probability=0.4,
+            )
+        )
+        for index in range(CLIENTS)
+    ]
+    await asyncio.sleep(kill_after)
+    server.kill()
+    await asyncio.gather(*clients)
+    return ledger
+
+
+def _step_log_kept(before: Snapshot, after: Snapshot) -> list[str]:
+    if after.steps[: len(before.steps)] != before.steps:
+        return [f"step log changed across a restart: {len(before.steps)} steps before"]
+    return []
+
+
+async def test_sigkill_at_random_points_loses_nothing_and_repeats_nothing(tmp_path: Path) -> None:
+    rng = random.Random(SEED)
+    db_path = tmp_path / "killed.sqlite3"
+    server = ServerProcess(db_path, seed="empty", step_seconds=0.02)
+    problems: list[str] = []
+    acknowledged: list[Acknowledged] = []
+    kills_during_upgrades = 0
+    previous = Snapshot({}, [])
+    try:
+        server.start()
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as admin:
+            cluster_ids = await discover_clusters(admin, CLUSTER_NAMES, TOPOLOGY)
+
+        for round_number in range(KILLS):
+            ledger = await _load_until_killed(server, cluster_ids, rng, round_number)
+            assert ledger.unexpected == [], f"round {round_number}"
+            acknowledged += ledger.acknowledged
+
+            at_kill = snapshot(db_path)
+            kills_during_upgrades += any(u["status"] in ACTIVE for u in at_kill.upgrades.values())
+            problems += check_acknowledged(ledger, at_kill)
+            problems += check_database(db_path, expect_finished=False)
+            problems += _step_log_kept(previous, at_kill)
+            previous = at_kill
+            server.start()
+
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as admin:
+            upgrades = await drain(admin, cluster_ids, timeout=60)
+    finally:
+        server.stop()
+
+    assert problems == []
+    final = snapshot(db_path)
+    assert _step_log_kept(previous, final) == []
+    assert check_database(db_path) == []
+    # Every upgrade the server acknowledged exists and was driven to its end.
+    started = {ack.upgrade_id for ack in acknowledged if ack.kind == "start"}
+    assert started <= {u["id"] for u in upgrades}
+    assert all(u["status"] not in ACTIVE for u in upgrades)
+    # The kills did land while upgrades were running, and upgrades got through.
+    assert kills_during_upgrades >= KILLS // 2
+    assert len(started) >= len(CLUSTER_NAMES)
+    assert any(u["status"] == "UPGRADE SUCCEED" for u in upgrades)
