@@ -43,10 +43,11 @@ class Failures:
         if self.random_seed is None:
             draw = random.random()
         else:
-            # Derived from the step itself, so a restarted server draws the same.
+            # Derived from the step itself (not from the upgrade's random id), so a
+            # restarted server, or another one with the same seed, draws the same.
             key = (
-                f"{self.random_seed}:{attempt.upgrade_id}:{attempt.position}:"
-                f"{attempt.failed_attempts_of_step}"
+                f"{self.random_seed}:{attempt.cluster_id}:{attempt.to_version}:"
+                f"{attempt.position}:{attempt.failed_attempts_of_step}"
             )
             draw = random.Random(key).random()
         return draw < self.rate

@@ -24,5 +24,5 @@ class NotFound(ApiError):
     status_code = 404
 
 
-class Unauthorized(ApiError):
-    status_code = 401
+class PayloadTooLarge(ApiError):
+    status_code = 413

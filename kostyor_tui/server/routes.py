@@ -16,7 +16,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kostyor_tui.server import discovery, releases
-from kostyor_tui.server.errors import ApiError, NotFound
+from kostyor_tui.server.errors import ApiError, NotFound, PayloadTooLarge
 from kostyor_tui.server.order import ENGINES, NODE_BY_NODE
 from kostyor_tui.server.store import ACTIONS, Store
 from kostyor_tui.server.validation import Field, parse_json_object, validate
@@ -48,7 +48,14 @@ def _json(body: Any, status_code: int = 200) -> JSONResponse:
 
 
 async def _body(request: Request) -> dict[str, Any]:
-    return parse_json_object(await request.body())
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES} bytes.")
+        chunks.append(chunk)
+    return parse_json_object(b"".join(chunks))
 
 
 def create_app(
@@ -150,7 +157,6 @@ def create_app(
             HTTPException: _http_error,
             Exception: _server_error,
         },
-        max_body_size=MAX_BODY_BYTES,
     )
     # Like the real server: `/clusters/` is not `/clusters`.
     app.router.redirect_slashes = False

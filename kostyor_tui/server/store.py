@@ -120,6 +120,8 @@ class StepAttempt:
     """What a failure policy may look at to decide whether a forward step fails."""
 
     upgrade_id: str
+    cluster_id: str
+    to_version: str
     position: int
     service_name: str
     hostname: str
@@ -547,6 +549,8 @@ class Store:
         ).fetchone()
         attempt = StepAttempt(
             upgrade_id=upgrade_id,
+            cluster_id=cluster_id,
+            to_version=to_version,
             position=position,
             service_name=entry["name"],
             hostname=entry["hostname"],
