@@ -1,0 +1,173 @@
+"""TLS verification and credentials, from the config file to a real TLS server.
+
+A certificate authority is generated locally with trustme; a small HTTPS server
+(the standard library's, in a thread) listens on a free loopback port with a
+certificate from it and answers `GET /clusters`. The client is built exactly as
+the console builds it: `KostyorClient(**settings.client_options())`.
+"""
+
+import base64
+import json
+import ssl
+import sys
+import textwrap
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import trustme
+
+from kostyor_tui.api.client import KostyorClient
+from kostyor_tui.api.errors import KostyorError, Unreachable
+from kostyor_tui.config import load_settings, render_settings
+
+PASSWORD = "tls-pw-Secret-314"
+TOKEN = "tls-token-Secret-271"
+
+
+@dataclass
+class TLSServer:
+    url: str
+    ca: trustme.CA
+    requests: list[dict[str, str]] = field(default_factory=list)
+
+
+class _ClustersHandler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.server.seen.append(dict(self.headers))  # type: ignore[attr-defined]
+        if self.path.rstrip("/") != "/clusters":
+            self._send(404, {"message": "not found"})
+            return
+        self._send(200, [{"id": "c1", "name": "home_lab", "status": None, "version": "mitaka"}])
+
+    def _send(self, status: int, body: object) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass  # keep test output clean; the requests are recorded in `seen`
+
+
+@pytest.fixture
+def tls_server() -> Iterator[TLSServer]:
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _ClustersHandler)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    httpd.seen = []  # type: ignore[attr-defined]
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = httpd.server_address[1]
+        yield TLSServer(url=f"https://127.0.0.1:{port}", ca=ca, requests=httpd.seen)  # type: ignore[attr-defined]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=10)
+
+
+def write_profile(directory: Path, body: str) -> Path:
+    path = directory / "config.toml"
+    path.write_text("[profiles.default]\n" + textwrap.dedent(body), encoding="utf-8")
+    path.chmod(0o600)
+    return path
+
+
+async def list_cluster_names(options: dict[str, object]) -> list[str]:
+    async with KostyorClient(**options) as client:  # type: ignore[arg-type]
+        return [cluster.name for cluster in await client.list_clusters()]
+
+
+async def test_unknown_ca_fails_verification_with_a_clear_message(
+    tls_server: TLSServer, tmp_path: Path
+) -> None:
+    path = write_profile(tmp_path, f'api_url = "{tls_server.url}"\n')
+    settings = load_settings(config_path=path, environ={})
+    assert settings.verify is True
+    with pytest.raises(Unreachable) as caught:
+        await list_cluster_names(settings.client_options())
+    message = caught.value.one_line().lower()
+    assert "certificate" in message
+    assert "ca_bundle" in message or "insecure" in message
+    assert caught.value.exit_code == 6
+    assert tls_server.requests == []
+
+
+async def test_ca_bundle_makes_verification_pass(tls_server: TLSServer, tmp_path: Path) -> None:
+    tls_server.ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    path = write_profile(tmp_path, f'api_url = "{tls_server.url}"\nca_bundle = "ca.pem"\n')
+    settings = load_settings(config_path=path, environ={})
+    assert settings.verify == str(tmp_path / "ca.pem")
+    assert await list_cluster_names(settings.client_options()) == ["home_lab"]
+    assert settings.warnings == []
+
+
+async def test_a_different_ca_in_ca_bundle_still_fails(
+    tls_server: TLSServer, tmp_path: Path
+) -> None:
+    trustme.CA().cert_pem.write_to_path(str(tmp_path / "other-ca.pem"))
+    path = write_profile(tmp_path, f'api_url = "{tls_server.url}"\nca_bundle = "other-ca.pem"\n')
+    settings = load_settings(config_path=path, environ={})
+    with pytest.raises(Unreachable, match=r"(?i)certificate"):
+        await list_cluster_names(settings.client_options())
+
+
+async def test_insecure_connects_without_verification_and_warns(
+    tls_server: TLSServer, tmp_path: Path
+) -> None:
+    path = write_profile(tmp_path, f'api_url = "{tls_server.url}"\n')
+    settings = load_settings(config_path=path, insecure=True, environ={})
+    assert await list_cluster_names(settings.client_options()) == ["home_lab"]
+    assert any("verification is off (--insecure)" in w for w in settings.warnings)
+
+
+async def test_credentials_from_config_reach_the_server_and_nowhere_else(
+    tls_server: TLSServer, tmp_path: Path
+) -> None:
+    tls_server.ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    script = tmp_path / "secret-tool"
+    script.write_text(f"#!{sys.executable}\nprint({PASSWORD!r})\n")
+    script.chmod(0o700)
+    path = write_profile(
+        tmp_path,
+        f"""\
+        api_url = "{tls_server.url}"
+        ca_bundle = "ca.pem"
+        username = "operator"
+        password_command = "{script} --id kostyor"
+        """,
+    )
+    settings = load_settings(config_path=path, environ={"KOSTYOR_TOKEN": TOKEN})
+    assert await list_cluster_names(settings.client_options()) == ["home_lab"]
+
+    headers = {key.lower(): value for key, value in tls_server.requests[-1].items()}
+    expected_basic = base64.b64encode(f"operator:{PASSWORD}".encode()).decode()
+    assert headers["authorization"] == f"Basic {expected_basic}"
+    assert headers["x-auth-token"] == TOKEN
+
+    shown = render_settings(settings) + "\n".join(settings.warnings) + repr(settings)
+    assert PASSWORD not in shown
+    assert TOKEN not in shown
+
+
+async def test_ca_bundle_that_is_not_pem_is_a_clear_error(
+    tls_server: TLSServer, tmp_path: Path
+) -> None:
+    (tmp_path / "ca.pem").write_text("this is not a certificate\n")
+    path = write_profile(tmp_path, f'api_url = "{tls_server.url}"\nca_bundle = "ca.pem"\n')
+    settings = load_settings(config_path=path, environ={})
+    with pytest.raises(KostyorError) as caught:
+        await list_cluster_names(settings.client_options())
+    message = caught.value.one_line()
+    assert str(tmp_path / "ca.pem") in message
+    assert "PEM" in message
+    assert tls_server.requests == []
