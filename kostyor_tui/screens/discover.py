@@ -1,0 +1,97 @@
+"""The discover-cluster dialog: method from the server's list, name, parameters."""
+
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select
+
+from kostyor_tui.api.errors import KostyorError
+from kostyor_tui.api.models import Cluster
+from kostyor_tui.commands import UsageError, parse_parameters
+from kostyor_tui.service import service_of
+
+
+class DiscoverScreen(ModalScreen[Cluster | None]):
+    """Dismissed with the discovered Cluster, or None."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close", id="discover.close"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="discover-dialog", classes="dialog"):
+            yield Label("Discover a cluster", classes="dialog-title")
+            yield Label("Method")
+            yield Select[str]([], prompt="loading methods…", id="discover-method")
+            yield Label("Name")
+            yield Input(placeholder="name of the new cluster", id="discover-name")
+            yield Label("Parameters (key=value, space separated)")
+            yield Input(placeholder="e.g. controllers=3 computes=20", id="discover-parameters")
+            yield Label("", id="discover-message", classes="dialog-message", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Discover", id="discover-run", variant="primary", disabled=True)
+                yield Button("Close", id="discover-close")
+
+    def on_mount(self) -> None:
+        self.load_methods()
+
+    @work(exit_on_error=False, group="dialog")
+    async def load_methods(self) -> None:
+        try:
+            methods = await service_of(self).discovery_methods()
+        except KostyorError as error:
+            self.query_one("#discover-message", Label).update(
+                f"Could not read the discovery methods: {error.one_line()}"
+            )
+            return
+        select = self.query_one("#discover-method", Select)
+        select.set_options([(method, method) for method in methods])
+        if methods:
+            select.prompt = "choose a method"
+            select.value = methods[0]
+            self.query_one("#discover-run", Button).disabled = False
+        self.query_one("#discover-name", Input).focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#discover-close")
+    def _close(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#discover-run")
+    @on(Input.Submitted)
+    def _submit(self) -> None:
+        message = self.query_one("#discover-message", Label)
+        method = self.query_one("#discover-method", Select).value
+        name = self.query_one("#discover-name", Input).value.strip()
+        if not isinstance(method, str):
+            message.update("Choose a discovery method first")
+            return
+        if not name:
+            message.update("Give the new cluster a name")
+            return
+        try:
+            parameters = parse_parameters(
+                self.query_one("#discover-parameters", Input).value.split()
+            )
+        except UsageError as error:
+            message.update(error.one_line())
+            return
+        self.query_one("#discover-run", Button).disabled = True
+        message.update(f"Discovering {name} with {method}… (this may take a while)")
+        self.discover(method, name, parameters)
+
+    @work(exit_on_error=False, group="dialog", exclusive=True)
+    async def discover(self, method: str, name: str, parameters: dict[str, str]) -> None:
+        try:
+            cluster = await service_of(self).discover_cluster(method, name, parameters)
+        except KostyorError as error:
+            self.query_one("#discover-message", Label).update(error.one_line())
+            self.query_one("#discover-run", Button).disabled = False
+            return
+        self.dismiss(cluster)

@@ -1,0 +1,137 @@
+"""The main screen: cluster list sidebar and the selected cluster's detail."""
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Input, TabbedContent
+
+from kostyor_tui.service import ClusterChanged, ClustersChanged, service_of
+from kostyor_tui.widgets.cluster_detail import ClusterDetail
+from kostyor_tui.widgets.cluster_list import ClusterList
+from kostyor_tui.widgets.status_header import StatusHeader
+
+
+class MainScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("o", "open_upgrade", "Upgrade view", id="main.open_upgrade"),
+        Binding("u", "start_upgrade", "Start upgrade", id="main.start_upgrade"),
+        Binding("t", "toggle_hosts", "Hosts/Components", id="main.toggle_hosts"),
+        Binding("tab", "app.focus_next", "Next pane", show=False, id="main.next_pane"),
+        Binding("escape", "back", "Clear filter", show=False, id="main.back"),
+    ]
+
+    def __init__(self, profile: str, api_url: str, region: str | None) -> None:
+        super().__init__()
+        self._profile = profile
+        self._api_url = api_url
+        self._region = region
+        self.selected_cluster_id: str | None = None
+        self._stale = False
+        self._pending_select: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader(self._profile, self._api_url)
+        with Horizontal(id="main-body"):
+            yield ClusterList(id="sidebar")
+            yield ClusterDetail(region=self._region, id="detail")
+        yield Footer()
+
+    @property
+    def cluster_list(self) -> ClusterList:
+        return self.query_one(ClusterList)
+
+    @property
+    def detail(self) -> ClusterDetail:
+        return self.query_one(ClusterDetail)
+
+    def on_mount(self) -> None:
+        service = service_of(self)
+        service.subscribe(self)
+        self.cluster_list.show(service.clusters)
+        self.cluster_list.table.focus()
+
+    def on_unmount(self) -> None:
+        service = service_of(self)
+        service.unsubscribe(self)
+        if self.selected_cluster_id:
+            service.unwatch(self.selected_cluster_id)
+
+    def on_screen_resume(self) -> None:
+        if self._stale:
+            self._stale = False
+            self._show_detail()
+
+    def on_clusters_changed(self, message: ClustersChanged) -> None:
+        self.cluster_list.show(message.clusters)
+        if self._pending_select and any(c.id == self._pending_select for c in message.clusters):
+            self.select_cluster(self._pending_select)
+            self._pending_select = None
+        self._show_detail()
+
+    def select_when_listed(self, cluster_id: str) -> None:
+        """Select a cluster now if listed, else as soon as a poll lists it (after discovery)."""
+        if any(c.id == cluster_id for c in service_of(self).clusters):
+            self.select_cluster(cluster_id)
+        else:
+            self._pending_select = cluster_id
+
+    def on_cluster_changed(self, message: ClusterChanged) -> None:
+        if message.cluster_id == self.selected_cluster_id:
+            self._show_detail()
+
+    def on_cluster_list_highlighted(self, message: ClusterList.Highlighted) -> None:
+        self.select_cluster(message.cluster_id)
+
+    def on_cluster_list_chosen(self, message: ClusterList.Chosen) -> None:
+        self.app.open_upgrade_screen(message.cluster_id)  # type: ignore[attr-defined]
+
+    def select_cluster(self, cluster_id: str | None) -> None:
+        if cluster_id == self.selected_cluster_id:
+            return
+        service = service_of(self)
+        if self.selected_cluster_id:
+            service.unwatch(self.selected_cluster_id)
+        self.selected_cluster_id = cluster_id
+        if cluster_id:
+            service.watch(cluster_id)
+            self.cluster_list.select(cluster_id)
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        # While another screen is on top, skip the work and redraw on return.
+        if not self.is_current:
+            self._stale = True
+            return
+        service = service_of(self)
+        cluster = service.cluster(self.selected_cluster_id)
+        self.detail.show(cluster, service.snapshot(self.selected_cluster_id))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "start_upgrade" and service_of(self).read_only:
+            return False
+        if action in ("open_upgrade", "start_upgrade", "toggle_hosts"):
+            return True if self.selected_cluster_id else None
+        return True
+
+    def action_open_upgrade(self) -> None:
+        if self.selected_cluster_id:
+            self.app.open_upgrade_screen(self.selected_cluster_id)  # type: ignore[attr-defined]
+
+    def action_start_upgrade(self) -> None:
+        if self.selected_cluster_id:
+            self.app.open_start_upgrade(self.selected_cluster_id)  # type: ignore[attr-defined]
+
+    def action_toggle_hosts(self) -> None:
+        self.detail.toggle_tab()
+
+    def show_tab(self, tab: str) -> None:
+        self.detail.query_one(TabbedContent).active = tab
+
+    def action_back(self) -> None:
+        filter_input = self.query_one("#cluster-filter", Input)
+        if not filter_input.has_focus and filter_input.value:
+            filter_input.value = ""
+        self.cluster_list.table.focus()

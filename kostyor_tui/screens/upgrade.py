@@ -1,0 +1,144 @@
+"""The upgrade screen: progress, host table, event log and the four control buttons."""
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Label
+
+from kostyor_tui.api.client import UpgradeAction
+from kostyor_tui.service import ClusterChanged, ClustersChanged, ClusterSnapshot, service_of
+from kostyor_tui.widgets.badges import status_text
+from kostyor_tui.widgets.keyed_table import KeyedTable
+from kostyor_tui.widgets.status_header import StatusHeader
+from kostyor_tui.widgets.upgrade_panel import EventLog, ProgressPanel, upgrade_host_rows
+
+ACTION_LABELS: dict[str, str] = {
+    "pause": "Pause",
+    "continue": "Continue",
+    "rollback": "Rollback",
+    "cancel": "Cancel",
+}
+
+
+def title_text(cluster_name: str, snapshot: ClusterSnapshot | None) -> Text:
+    text = Text(f"Upgrade of {cluster_name}", style="bold")
+    if snapshot is None:
+        text.append("  loading…", style="#8a8a8a")
+        return text
+    upgrade = snapshot.upgrade
+    if upgrade is None:
+        text.append("  no upgrade yet (u starts one)", style="#8a8a8a")
+        return text
+    text.append(f"  {upgrade.from_version or '?'} → {upgrade.to_version or '?'}  ")
+    text.append_text(status_text(snapshot.status))
+    text.append(f"\nid {upgrade.id}  ·  engine {upgrade.engine or 'node-by-node'}", style="#a8a8a8")
+    return text
+
+
+class UpgradeScreen(Screen[None]):
+    """Watches one cluster's newest upgrade."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="upgrade.back"),
+        Binding("p", "upgrade('pause')", "Pause", id="upgrade.pause"),
+        Binding("c", "upgrade('continue')", "Continue", id="upgrade.continue"),
+        Binding("b", "upgrade('rollback')", "Rollback", id="upgrade.rollback"),
+        Binding("x", "upgrade('cancel')", "Cancel", id="upgrade.cancel"),
+        Binding("u", "start_upgrade", "New upgrade", id="upgrade.start"),
+    ]
+
+    def __init__(self, cluster_id: str, profile: str, api_url: str) -> None:
+        super().__init__()
+        self.cluster_id = cluster_id
+        self._profile = profile
+        self._api_url = api_url
+
+    @property
+    def cluster_name(self) -> str:
+        cluster = service_of(self).cluster(self.cluster_id)
+        return (cluster.name if cluster else None) or self.cluster_id
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader(self._profile, self._api_url)
+        with Vertical(id="upgrade-body"):
+            yield Label("", id="upgrade-title")
+            yield ProgressPanel(id="upgrade-progress")
+            with Horizontal(id="upgrade-buttons"):
+                for action, label in ACTION_LABELS.items():
+                    yield Button(label, id=f"action-{action}", disabled=True, compact=True)
+            yield KeyedTable(
+                [
+                    ("", "marker"),
+                    ("Host", "host"),
+                    ("State", "state"),
+                    ("Upgraded", "upgraded"),
+                    ("Versions", "versions"),
+                ],
+                id="upgrade-hosts",
+            )
+            yield EventLog(id="event-log", max_lines=5000)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        service = service_of(self)
+        service.subscribe(self)
+        service.watch(self.cluster_id)
+        self.query_one("#upgrade-buttons").display = not service.read_only
+        self.query_one(EventLog).add_events(service.events(self.cluster_id))
+        self._show(service.snapshot(self.cluster_id))
+        self.query_one("#upgrade-hosts", KeyedTable).focus()
+
+    def on_unmount(self) -> None:
+        service = service_of(self)
+        service.unsubscribe(self)
+        service.unwatch(self.cluster_id)
+
+    def on_cluster_changed(self, message: ClusterChanged) -> None:
+        if message.cluster_id != self.cluster_id:
+            return
+        self.query_one(EventLog).add_events(message.events)
+        self._show(message.snapshot)
+
+    def on_clusters_changed(self, message: ClustersChanged) -> None:
+        self.query_one("#upgrade-title", Label).update(
+            title_text(self.cluster_name, service_of(self).snapshot(self.cluster_id))
+        )
+
+    def _show(self, snapshot: ClusterSnapshot | None) -> None:
+        service = service_of(self)
+        self.query_one("#upgrade-title", Label).update(title_text(self.cluster_name, snapshot))
+        self.query_one(ProgressPanel).show(snapshot, service.clock())
+        allowed = service.allowed_actions(self.cluster_id)
+        for action in ACTION_LABELS:
+            self.query_one(f"#action-{action}", Button).disabled = action not in allowed
+        if snapshot is not None:
+            self.query_one("#upgrade-hosts", KeyedTable).sync_rows(upgrade_host_rows(snapshot))
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "upgrade" and parameters:
+            service = service_of(self)
+            if service.read_only:
+                return False
+            return True if parameters[0] in service.allowed_actions(self.cluster_id) else None
+        return not (action == "start_upgrade" and service_of(self).read_only)
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def action_upgrade(self, action: UpgradeAction) -> None:
+        self.app.request_upgrade_action(self.cluster_id, action)  # type: ignore[attr-defined]
+
+    def action_start_upgrade(self) -> None:
+        self.app.open_start_upgrade(self.cluster_id)  # type: ignore[attr-defined]
+
+    @on(Button.Pressed, "#upgrade-buttons Button")
+    def _button(self, event: Button.Pressed) -> None:
+        action = (event.button.id or "").removeprefix("action-")
+        if action in ACTION_LABELS:
+            self.action_upgrade(action)  # type: ignore[arg-type]

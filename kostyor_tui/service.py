@@ -1,0 +1,605 @@
+"""The one API service behind every screen of the console.
+
+It owns the `KostyorClient`, polls the cluster list and the clusters the screens
+watch, keeps the last good data, backs off while the API is unreachable, and
+tells subscribed widgets what changed through Textual messages. Every action
+goes through it, so read-only mode is enforced here and nowhere else. Screens
+never touch the client.
+
+Polls never overlap: the next one is scheduled with `set_timer` only after the
+last has finished (a `set_interval` would start a poll while a slow one runs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, TypeVar
+
+from textual.message import Message
+from textual.timer import Timer
+
+from kostyor_tui import progress
+from kostyor_tui.api.client import KostyorClient, UpgradeAction
+from kostyor_tui.api.errors import ActionRefused, KostyorError, ServerError, Unreachable
+from kostyor_tui.api.models import Cluster, Host, Service, Upgrade
+from kostyor_tui.api.status import Status
+from kostyor_tui.openstack import DEFAULT_ENGINE
+
+if TYPE_CHECKING:
+    from textual.app import App
+    from textual.dom import DOMNode
+
+Clock = Callable[[], datetime]
+T = TypeVar("T")
+
+POLL_GROUP = "kostyor-poll"
+EVENT_HISTORY = 2000
+# A poll that sees more instance changes than this logs a count for the rest,
+# so a 30,000-instance cluster cannot flood the log in one go.
+EVENTS_PER_POLL = 25
+
+
+@dataclass(frozen=True)
+class ConnectionState:
+    """What the header shows about the API."""
+
+    connected: bool | None = None  # None until the first poll has finished
+    last_good_at: datetime | None = None
+    disconnected_since: datetime | None = None
+    error: str | None = None
+    retry_in: float | None = None
+    auto_refresh: bool = True
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class UpgradeEvent:
+    at: datetime
+    text: str
+
+
+@dataclass(frozen=True)
+class ClusterSnapshot:
+    """Everything the screens show about one cluster, fetched in one poll."""
+
+    cluster: Cluster
+    hosts: tuple[Host, ...]
+    services: tuple[Service, ...]
+    upgrades: tuple[Upgrade, ...]
+    fetched_at: datetime
+    upgrade: Upgrade | None = None  # the active upgrade, else the newest
+    status: Status | None = None  # effective status of `upgrade` (quirk 4: null status)
+    progress: progress.UpgradeProgress | None = None
+    host_states: Mapping[str, progress.HostState] = field(default_factory=dict)
+    components: tuple[progress.ComponentRow, ...] = ()
+    version_counts: Mapping[str, int] = field(default_factory=dict)
+    # host id -> {version: instance count}
+    host_versions: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    # Host ids in the order the engine upgrades them (hosts without services last).
+    host_order: tuple[str, ...] = ()
+    releases: tuple[str, ...] = ()
+
+    @property
+    def hostnames(self) -> dict[str, str]:
+        return {host.id: host.hostname or host.id for host in self.hosts if host.id}
+
+    @property
+    def cluster_id(self) -> str:
+        return self.cluster.id or ""
+
+    def same_data(self, other: ClusterSnapshot | None) -> bool:
+        return (
+            other is not None
+            and self.cluster == other.cluster
+            and self.upgrades == other.upgrades
+            and self.services == other.services
+            and self.hosts == other.hosts
+        )
+
+
+class ClustersChanged(Message):
+    """The cluster list is different from the last one posted."""
+
+    # Posted to each subscriber directly; bubbling would deliver it twice.
+    bubble = False
+
+    def __init__(self, clusters: tuple[Cluster, ...]) -> None:
+        super().__init__()
+        self.clusters = clusters
+
+
+class ClusterChanged(Message):
+    """A watched cluster's data changed (snapshot None: the cluster is gone)."""
+
+    # Posted to each subscriber directly; bubbling would deliver it twice.
+    bubble = False
+
+    def __init__(
+        self,
+        cluster_id: str,
+        snapshot: ClusterSnapshot | None,
+        events: tuple[UpgradeEvent, ...] = (),
+    ) -> None:
+        super().__init__()
+        self.cluster_id = cluster_id
+        self.snapshot = snapshot
+        self.events = events
+
+
+class ConnectionChanged(Message):
+    # Posted to each subscriber directly; bubbling would deliver it twice.
+    bubble = False
+
+    def __init__(self, state: ConnectionState) -> None:
+        super().__init__()
+        self.state = state
+
+
+def build_snapshot(
+    cluster: Cluster,
+    hosts: list[Host],
+    services: list[Service],
+    upgrades: list[Upgrade],
+    fetched_at: datetime,
+    releases: Sequence[str] = (),
+) -> ClusterSnapshot:
+    """Derive everything the screens show from API data: plain, runs off the UI thread."""
+    upgrade = progress.newest_upgrade(upgrades)
+    status = progress.effective_upgrade_status(upgrade, cluster) if upgrade else None
+    upgrade_progress = None
+    host_states: Mapping[str, progress.HostState] = {}
+    engine = (upgrade.engine if upgrade else None) or DEFAULT_ENGINE
+    if upgrade is not None and upgrade.to_version:
+        upgrade_progress = progress.upgrade_progress(
+            hosts,
+            services,
+            upgrade.to_version,
+            engine,
+            rolling_back=status is Status.ROLLBACK_IN_PROGRESS,
+        )
+        host_states = progress.host_states(hosts, services, upgrade.to_version)
+    host_versions: dict[str, Counter[str]] = {host.id: Counter() for host in hosts if host.id}
+    host_order: dict[str, None] = {}
+    for instance in progress.engine_order(hosts, services, engine):
+        if instance.host_id is not None:
+            host_order[instance.host_id] = None
+            host_versions.setdefault(instance.host_id, Counter())[
+                instance.version or progress.UNKNOWN_VERSION
+            ] += 1
+    for host_id in host_versions:
+        host_order.setdefault(host_id, None)
+    return ClusterSnapshot(
+        cluster=cluster,
+        hosts=tuple(hosts),
+        services=tuple(services),
+        upgrades=tuple(upgrades),
+        fetched_at=fetched_at,
+        upgrade=upgrade,
+        status=status,
+        progress=upgrade_progress,
+        host_states=host_states,
+        components=tuple(progress.component_rows(hosts, services, releases)),
+        version_counts=progress.version_counts(services, releases, hosts=hosts),
+        host_versions=host_versions,
+        host_order=tuple(host_order),
+        releases=tuple(releases),
+    )
+
+
+def describe_changes(
+    old: ClusterSnapshot | None, new: ClusterSnapshot, at: datetime
+) -> list[UpgradeEvent]:
+    """The changes between two polls of a cluster, as log lines."""
+    name = new.cluster.name or new.cluster_id
+    events: list[str] = []
+    if old is None:
+        if new.upgrade is not None:
+            events.append(f"watching {name}: {_upgrade_line(new)}")
+        else:
+            events.append(f"watching {name}: no upgrade")
+        return [UpgradeEvent(at, text) for text in events]
+    if old.cluster.status != new.cluster.status:
+        events.append(f"cluster {name}: {old.cluster.status} → {new.cluster.status}")
+    if old.cluster.version != new.cluster.version:
+        events.append(f"cluster {name} now at {new.cluster.version}")
+    old_upgrade, new_upgrade = old.upgrade, new.upgrade
+    if new_upgrade is not None and (old_upgrade is None or old_upgrade.id != new_upgrade.id):
+        events.append(f"new upgrade {new_upgrade.id}: {_upgrade_line(new)}")
+    elif new_upgrade is not None and old.status != new.status:
+        events.append(f"upgrade {_status_text(old.status)} → {_status_text(new.status)}")
+    hostnames = {host.id: host.hostname or host.id for host in new.hosts}
+    old_versions = {service.id: service.version for service in old.services}
+    moved = [
+        service
+        for service in new.services
+        if service.id in old_versions and old_versions[service.id] != service.version
+    ]
+    for service in moved[:EVENTS_PER_POLL]:
+        where = ", ".join(hostnames.get(h, h) or "?" for h in service.hosts) or "no host"
+        events.append(f"{service.name} on {where}: {old_versions[service.id]} → {service.version}")
+    if len(moved) > EVENTS_PER_POLL:
+        events.append(f"… and {len(moved) - EVENTS_PER_POLL} more instances changed version")
+    if old.progress and new.progress and old.progress.nodes_upgraded != new.progress.nodes_upgraded:
+        events.append(f"nodes upgraded {new.progress.nodes_upgraded}/{new.progress.nodes_total}")
+    return [UpgradeEvent(at, text) for text in events]
+
+
+def _status_text(status: object) -> str:
+    return str(status) if status is not None else "unknown"
+
+
+def _upgrade_line(snapshot: ClusterSnapshot) -> str:
+    upgrade = snapshot.upgrade
+    if upgrade is None:
+        return "no upgrade"
+    return f"{upgrade.from_version} → {upgrade.to_version}, {_status_text(snapshot.status)}"
+
+
+class ApiService:
+    """The shared API service. Create one per app; call `start()` once mounted."""
+
+    def __init__(
+        self,
+        app: App[object],
+        client: KostyorClient,
+        *,
+        poll_interval: float = 2.0,
+        read_only: bool = False,
+        clock: Clock = datetime.now,
+        max_backoff: float = 30.0,
+    ) -> None:
+        self.app = app
+        self._client = client
+        self.poll_interval = max(0.05, poll_interval)
+        self.read_only = read_only
+        self.clock = clock
+        self.max_backoff = max(self.poll_interval, max_backoff)
+        self.clusters: tuple[Cluster, ...] = ()
+        self.releases: tuple[str, ...] = ()
+        self.connection = ConnectionState(read_only=read_only)
+        self._snapshots: dict[str, ClusterSnapshot] = {}
+        self._events: dict[str, deque[UpgradeEvent]] = {}
+        self._watched: dict[str, int] = {}
+        self._subscribers: list[DOMNode] = []
+        self._timer: Timer | None = None
+        self._polling = False
+        self._poll_again = False
+        self._failures = 0
+        self._closed = False
+
+    # Subscriptions -----------------------------------------------------------------
+
+    def subscribe(self, node: DOMNode) -> None:
+        if node not in self._subscribers:
+            self._subscribers.append(node)
+
+    def unsubscribe(self, node: DOMNode) -> None:
+        with contextlib.suppress(ValueError):
+            self._subscribers.remove(node)
+
+    def _broadcast(self, make: Callable[[], Message]) -> None:
+        for node in list(self._subscribers):
+            if node.is_attached:
+                node.post_message(make())
+
+    def watch(self, cluster_id: str) -> None:
+        """Poll this cluster's hosts, services and upgrades until `unwatch`."""
+        self._watched[cluster_id] = self._watched.get(cluster_id, 0) + 1
+        if cluster_id not in self._snapshots:
+            self.refresh_now()
+
+    def unwatch(self, cluster_id: str) -> None:
+        count = self._watched.get(cluster_id, 0) - 1
+        if count > 0:
+            self._watched[cluster_id] = count
+        else:
+            self._watched.pop(cluster_id, None)
+
+    def snapshot(self, cluster_id: str | None) -> ClusterSnapshot | None:
+        return self._snapshots.get(cluster_id) if cluster_id else None
+
+    def events(self, cluster_id: str) -> tuple[UpgradeEvent, ...]:
+        return tuple(self._events.get(cluster_id, ()))
+
+    def cluster(self, cluster_id: str | None) -> Cluster | None:
+        return next((c for c in self.clusters if c.id == cluster_id), None)
+
+    # Polling -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._schedule(0)
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._timer is not None:
+            self._timer.stop()
+        await self._client.aclose()
+
+    def refresh_now(self) -> None:
+        """Poll as soon as possible (right after the running poll, if one runs)."""
+        if self._closed:
+            return
+        if self._polling:
+            self._poll_again = True
+            return
+        self._schedule(0)
+
+    def set_auto_refresh(self, enabled: bool) -> None:
+        self.connection = replace(self.connection, auto_refresh=enabled)
+        self._post_connection()
+        if enabled:
+            self.refresh_now()
+        elif self._timer is not None and not self._polling:
+            self._timer.stop()
+            self._timer = None
+
+    def _schedule(self, delay: float) -> None:
+        if self._closed:
+            return
+        if self._timer is not None:
+            self._timer.stop()
+        # A zero delay would divide by zero inside Textual's Timer.
+        self._timer = self.app.set_timer(max(delay, 0.01), self._start_poll, name="kostyor-poll")
+
+    def _start_poll(self) -> None:
+        self._timer = None
+        if self._polling or self._closed:
+            return
+        self._polling = True
+        # exit_on_error=False: whatever goes wrong in a poll must never quit the app.
+        self.app.run_worker(self._poll(), group=POLL_GROUP, exit_on_error=False)
+
+    async def _poll(self) -> None:
+        delay = self.poll_interval
+        try:
+            await self._poll_once()
+        except asyncio.CancelledError:
+            raise
+        except KostyorError as error:
+            delay = self._record_failure(error.one_line(), isinstance(error, Unreachable))
+        except Exception as error:  # a bug or an unforeseen answer: report, keep running
+            self.app.log.error("poll failed", repr(error))
+            delay = self._record_failure(f"unexpected error: {error!r}", False)
+        finally:
+            self._polling = False
+        if self._poll_again:
+            self._poll_again = False
+            delay = 0
+        elif not self.connection.auto_refresh:
+            return
+        self._schedule(delay)
+
+    def _record_failure(self, message: str, unreachable: bool) -> float:
+        self._failures += 1
+        delay = min(self.poll_interval * 2 ** (self._failures - 1), self.max_backoff)
+        now = self.clock()
+        previous = self.connection
+        self.connection = replace(
+            previous,
+            connected=False,
+            disconnected_since=previous.disconnected_since or now,
+            error=("unreachable: " if unreachable else "") + message,
+            retry_in=delay,
+        )
+        self._post_connection()
+        return delay
+
+    async def _poll_once(self) -> None:
+        clusters = tuple(await self._client.list_clusters())
+        if not self.releases:
+            self.releases = tuple(await self._client.list_all_versions())
+        watched = [cid for cid in self._watched if cid]
+        fetched = await asyncio.gather(*(self._fetch_cluster(cid, clusters) for cid in watched))
+        now = self.clock()
+        # Success: only now replace the last good data.
+        self._failures = 0
+        if clusters != self.clusters:
+            self.clusters = clusters
+            self._broadcast(lambda: ClustersChanged(clusters))
+        for cluster_id, result in zip(watched, fetched, strict=True):
+            self._apply_cluster(cluster_id, result, now)
+        was = self.connection
+        self.connection = replace(
+            was,
+            connected=True,
+            last_good_at=now,
+            disconnected_since=None,
+            error=None,
+            retry_in=None,
+        )
+        self._post_connection()
+
+    async def _fetch_cluster(
+        self, cluster_id: str, clusters: tuple[Cluster, ...]
+    ) -> ClusterSnapshot | None:
+        cluster = next((c for c in clusters if c.id == cluster_id), None)
+        if cluster is None:
+            return None
+        hosts, services, upgrades = await asyncio.gather(
+            self._client.list_hosts(cluster_id),
+            self._client.list_services(cluster_id),
+            self._client.list_upgrades(cluster_id),
+        )
+        old = self._snapshots.get(cluster_id)
+        if (
+            old is not None
+            and old.cluster == cluster
+            and old.upgrades == tuple(upgrades)
+            and old.services == tuple(services)
+            and old.hosts == tuple(hosts)
+        ):
+            return old
+        # Deriving progress for tens of thousands of instances is plain CPU work:
+        # keep it off the event loop so input stays responsive.
+        return await asyncio.to_thread(
+            build_snapshot, cluster, hosts, services, upgrades, self.clock(), self.releases
+        )
+
+    def _apply_cluster(
+        self, cluster_id: str, snapshot: ClusterSnapshot | None, now: datetime
+    ) -> None:
+        old = self._snapshots.get(cluster_id)
+        if snapshot is None:
+            if old is not None:
+                del self._snapshots[cluster_id]
+                self._broadcast(lambda: ClusterChanged(cluster_id, None))
+            return
+        if snapshot is old:
+            return
+        events = tuple(describe_changes(old, snapshot, now))
+        self._snapshots[cluster_id] = snapshot
+        if events:
+            self._events.setdefault(cluster_id, deque(maxlen=EVENT_HISTORY)).extend(events)
+        self._broadcast(lambda: ClusterChanged(cluster_id, snapshot, events))
+
+    def _post_connection(self) -> None:
+        state = self.connection
+        self._broadcast(lambda: ConnectionChanged(state))
+
+    # Reads on demand -------------------------------------------------------------
+
+    async def upgrade_versions(self, cluster_id: str) -> list[str]:
+        return await self._client.list_upgrade_versions(cluster_id)
+
+    async def discovery_methods(self) -> list[str]:
+        return await self._client.list_discovery_methods()
+
+    async def all_versions(self) -> list[str]:
+        return await self._client.list_all_versions()
+
+    async def upgrade_history(self, cluster_id: str | None = None) -> list[Upgrade]:
+        return await self._client.list_upgrades(cluster_id)
+
+    # Actions: the one place read-only mode and state checks are enforced ---------
+
+    def allowed_actions(self, cluster_id: str | None) -> frozenset[str]:
+        """Actions valid for the cluster's upgrade in its current state (none if read-only)."""
+        snapshot = self.snapshot(cluster_id)
+        if snapshot is None or snapshot.upgrade is None or self.read_only:
+            return frozenset()
+        return frozenset(progress.allowed_actions(snapshot.status or Status.UNKNOWN))
+
+    def _name(self, cluster_id: str) -> str:
+        cluster = self.cluster(cluster_id)
+        return (cluster.name if cluster else None) or cluster_id
+
+    def _read_only_refusal(self, what: str) -> ActionRefused | None:
+        if not self.read_only:
+            return None
+        return ActionRefused(
+            f"Read-only mode: {what} refused", hint="restart without --read-only to act"
+        )
+
+    def _action_refusal(self, cluster_id: str, action: str) -> ActionRefused | None:
+        name = self._name(cluster_id)
+        refusal = self._read_only_refusal(f"{action} of the upgrade of {name}")
+        if refusal is None and action not in self.allowed_actions(cluster_id):
+            snapshot = self.snapshot(cluster_id)
+            status = snapshot.status if snapshot and snapshot.upgrade else "without an upgrade"
+            refusal = ActionRefused(f"Cannot {action} the upgrade of {name}: it is {status}")
+        return refusal
+
+    def _start_refusal(self, cluster_id: str) -> ActionRefused | None:
+        name = self._name(cluster_id)
+        refusal = self._read_only_refusal(f"upgrade of {name}")
+        cluster = self.cluster(cluster_id)
+        if refusal is None and cluster is not None:
+            snapshot = self.snapshot(cluster_id)
+            status = (snapshot.status if snapshot else None) or cluster.status
+            reason = progress.start_refusal(status, cluster.version)
+            if reason:
+                refusal = ActionRefused(f"Cannot start an upgrade of {name}: {reason}")
+        return refusal
+
+    def _tell(self, refusal: ActionRefused | None) -> bool:
+        if refusal is not None:
+            self.app.notify(refusal.one_line(), title="Refused", severity="error", markup=False)
+        return refusal is not None
+
+    def refuse_action(self, cluster_id: str, action: str) -> bool:
+        """True (and the operator told why) when the action may not be sent now."""
+        return self._tell(self._action_refusal(cluster_id, action))
+
+    def refuse_start(self, cluster_id: str) -> bool:
+        return self._tell(self._start_refusal(cluster_id))
+
+    def refuse_discovery(self) -> bool:
+        return self._tell(self._read_only_refusal("discovery"))
+
+    async def upgrade_action(self, cluster_id: str, action: UpgradeAction) -> Upgrade:
+        refusal = self._action_refusal(cluster_id, action)
+        if self._tell(refusal):
+            raise refusal  # type: ignore[misc]
+        name = self._name(cluster_id)
+        return await self._act(
+            lambda: self._client.upgrade_action(cluster_id, action),
+            f"{action.capitalize()} sent for the upgrade of {name}",
+            f"{action} of the upgrade of {name}",
+        )
+
+    async def start_upgrade(
+        self,
+        cluster_id: str,
+        to_version: str,
+        *,
+        engine: str | None = None,
+        driver: str | None = None,
+        parameters: Mapping[str, str] | None = None,
+    ) -> Upgrade:
+        refusal = self._start_refusal(cluster_id)
+        if self._tell(refusal):
+            raise refusal  # type: ignore[misc]
+        name = self._name(cluster_id)
+        upgrade = await self._act(
+            lambda: self._client.start_upgrade(
+                cluster_id, to_version, engine=engine, driver=driver, parameters=parameters
+            ),
+            None,
+            f"upgrade of {name} to {to_version}",
+        )
+        self.app.notify(
+            f"Upgrade {upgrade.id} of {name} to {to_version} started", title="Started", markup=False
+        )
+        return upgrade
+
+    async def discover_cluster(
+        self, method: str, name: str, parameters: Mapping[str, str] | None = None
+    ) -> Cluster:
+        refusal = self._read_only_refusal(f"discovery of {name}")
+        if self._tell(refusal):
+            raise refusal  # type: ignore[misc]
+        cluster = await self._act(
+            lambda: self._client.discover_cluster(method, name, parameters),
+            None,
+            f"discovery of {name} ({method})",
+        )
+        self.app.notify(
+            f"Discovered {cluster.name} ({cluster.id})", title="Discovered", markup=False
+        )
+        return cluster
+
+    async def _act(self, call: Callable[[], Awaitable[T]], done: str | None, what: str) -> T:
+        try:
+            result = await call()
+        except KostyorError as error:
+            text = f"{what} failed: {error.one_line()}"
+            if isinstance(error, ServerError):
+                # The server may have acted before failing (quirk 8): re-read, never retry.
+                text += " — state re-read, check before trying again"
+            self.app.notify(text, title="Failed", severity="error", timeout=8, markup=False)
+            self.refresh_now()
+            raise
+        if done:
+            self.app.notify(done, markup=False)
+        self.refresh_now()
+        return result
+
+
+def service_of(node: DOMNode) -> ApiService:
+    """The app's shared service, for any widget or screen of the console."""
+    return node.app.service  # type: ignore[attr-defined, no-any-return]

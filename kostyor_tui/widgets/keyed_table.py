@@ -1,0 +1,82 @@
+"""A DataTable updated in place: rows are keyed, and a poll only touches changed cells.
+
+Rebuilding a table of thousands of rows on every poll freezes input; comparing
+rows and calling `update_cell` for what changed does not.
+"""
+
+from collections.abc import Hashable, Sequence
+from typing import ClassVar
+
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable
+
+Row = tuple[object, ...]
+
+
+class KeyedTable(DataTable[object]):
+    """Row-cursor table with vim keys and `sync_rows` for in-place updates."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor_down", "Down", show=False, id="table.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="table.up"),
+        Binding("g", "scroll_top", "Top", show=False, id="table.top"),
+        Binding("G", "scroll_bottom", "Bottom", show=False, id="table.bottom"),
+    ]
+
+    def __init__(self, columns: Sequence[tuple[str, str]], **kwargs: object) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
+        self._column_spec = tuple(columns)
+        self._order: list[str] = []
+        self._rows: dict[str, Row] = {}
+        for label, key in self._column_spec:
+            self.add_column(label, key=key)
+
+    @property
+    def row_keys(self) -> list[str]:
+        return list(self._order)
+
+    def sync_rows(self, rows: Sequence[tuple[str, Row]]) -> int:
+        """Make the table show `rows` (key, cells) in order; return how many cells changed.
+
+        Same keys in the same order (every poll during an upgrade): only changed
+        cells are updated. Different keys (another cluster, a new host): rebuilt,
+        keeping the cursor on the same key when it is still there.
+        """
+        keys = [key for key, _ in rows]
+        if keys == self._order:
+            changed = 0
+            columns = [key for _, key in self._column_spec]
+            for key, cells in rows:
+                old = self._rows[key]
+                if old == cells:
+                    continue
+                for column, before, after in zip(columns, old, cells, strict=True):
+                    if before != after:
+                        self.update_cell(key, column, after, update_width=True)
+                        changed += 1
+                self._rows[key] = cells
+            return changed
+        cursor_key = self.cursor_key
+        self.clear()
+        self._order = keys
+        self._rows = dict(rows)
+        for key, cells in rows:
+            self.add_row(*cells, key=key)
+        if cursor_key in self._rows:
+            self.move_cursor(row=self._order.index(cursor_key), animate=False)
+        return len(rows) * len(self._column_spec)
+
+    @property
+    def cursor_key(self) -> str | None:
+        if not self._order or not self.is_valid_row_index(self.cursor_row):
+            return None
+        return self._order[self.cursor_row]
+
+    def select_key(self, key: str) -> bool:
+        if key not in self._rows:
+            return False
+        self.move_cursor(row=self._order.index(key), animate=False)
+        return True
+
+    def row_cells(self, key: Hashable) -> Row | None:
+        return self._rows.get(str(key))

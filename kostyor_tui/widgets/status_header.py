@@ -1,0 +1,76 @@
+"""The top line of every screen: profile, API URL and connection state."""
+
+from datetime import datetime
+
+from rich.text import Text
+from textual.widgets import Static
+
+from kostyor_tui.service import ConnectionChanged, ConnectionState, service_of
+
+
+def _clock(moment: datetime | None) -> str:
+    return moment.strftime("%H:%M:%S") if moment else "never"
+
+
+def connection_text(state: ConnectionState) -> Text:
+    """`● connected · data 12:00:01`, or since when it is disconnected and how old the data is."""
+    text = Text()
+    if state.connected is None:
+        text.append("◌ connecting…", style="#ffd75f")
+    elif state.connected:
+        text.append("● connected", style="bold #5fd75f")
+        text.append(f" · data {_clock(state.last_good_at)}", style="#a8a8a8")
+    else:
+        text.append(
+            f"✖ disconnected since {_clock(state.disconnected_since)}", style="bold #ff5f5f"
+        )
+        text.append(f" · last good data at {_clock(state.last_good_at)}", style="#ffd7af")
+        if state.retry_in is not None and state.auto_refresh:
+            text.append(f" · retry in {state.retry_in:.0f}s", style="#a8a8a8")
+    if not state.auto_refresh:
+        text.append(" · auto-refresh paused", style="bold #ffd75f")
+    if state.read_only:
+        text.append(" · READ-ONLY", style="bold #ff8700")
+    return text
+
+
+class StatusHeader(Static):
+    """Profile and API URL on the left, connection state after them."""
+
+    DEFAULT_CSS = """
+    StatusHeader {
+        dock: top;
+        height: auto;
+        max-height: 2;
+        background: $panel;
+        color: $foreground;
+        padding: 0 1;
+    }
+    """
+
+    def __init__(self, profile: str, api_url: str, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._profile = profile
+        self._api_url = api_url
+
+    def on_mount(self) -> None:
+        service = service_of(self)
+        service.subscribe(self)
+        self._show(service.connection)
+
+    def on_unmount(self) -> None:
+        service_of(self).unsubscribe(self)
+
+    def on_connection_changed(self, message: ConnectionChanged) -> None:
+        self._show(message.state)
+
+    def _show(self, state: ConnectionState) -> None:
+        line = Text()
+        line.append("kostyor", style="bold")
+        line.append(f" · {self._profile} · ", style="#a8a8a8")
+        line.append(self._api_url, style="underline")
+        line.append("  ")
+        line.append_text(connection_text(state))
+        if state.connected is False and state.error:
+            line.append(f"\n{state.error}", style="#ff8787")
+        self.update(line)

@@ -1,0 +1,114 @@
+"""Helpers for the console's tests: the real app pointed at a real embedded server."""
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Button
+from textual.widgets._toast import Toast
+
+from kostyor_tui.api.status import Status
+from kostyor_tui.app import KostyorApp
+from kostyor_tui.config import Settings, load_settings
+from kostyor_tui.screens.main import MainScreen
+from kostyor_tui.screens.start_upgrade import StartUpgradeScreen
+from kostyor_tui.screens.upgrade import UpgradeScreen
+
+# Polls fast enough that a test sees several within a second.
+TEST_POLL_INTERVAL = 0.2
+DEADLINE = 20.0
+
+
+def make_settings(
+    tmp_path: Path, api_url: str, poll_interval: float = TEST_POLL_INTERVAL
+) -> Settings:
+    """Settings from a config file written here: never the operator's own config."""
+    config = tmp_path / "kostyor-tui-test.toml"
+    config.write_text(
+        'default_profile = "test"\n'
+        "[profiles.test]\n"
+        f'api_url = "{api_url}"\n'
+        f"poll_interval = {poll_interval}\n"
+        'region = "RegionOne"\n'
+    )
+    return load_settings(config_path=config, environ={})
+
+
+@pytest.fixture
+def make_app(tmp_path: Path) -> Callable[..., KostyorApp]:
+    def build(
+        api_url: str, poll_interval: float = TEST_POLL_INTERVAL, **options: object
+    ) -> KostyorApp:
+        return KostyorApp(make_settings(tmp_path, api_url, poll_interval), **options)  # type: ignore[arg-type]
+
+    return build
+
+
+async def wait_for(
+    pilot: Pilot[object], condition: Callable[[], object], what: str, timeout: float = DEADLINE
+) -> None:
+    """Let the app run until `condition` holds; fail naming `what` after a bounded deadline."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await pilot.pause(0.05)
+
+
+def cluster_id_named(app: KostyorApp, name: str) -> str:
+    return next(c.id for c in app.service.clusters if c.name == name and c.id)
+
+
+async def select_cluster(pilot: Pilot[object], app: KostyorApp, name: str) -> str:
+    """Wait for the fleet, move the sidebar cursor to `name` and wait for its detail."""
+    await wait_for(pilot, lambda: any(c.name == name for c in app.service.clusters), "the fleet")
+    cluster_id = cluster_id_named(app, name)
+    main = app.screen
+    assert isinstance(main, MainScreen)
+    table = main.cluster_list.table
+    await wait_for(pilot, lambda: cluster_id in table.row_keys, f"{name} in the sidebar")
+    table.focus()
+    # Walk the cursor with the keyboard, as an operator would.
+    for _ in range(table.row_count):
+        if table.cursor_key == cluster_id:
+            break
+        await pilot.press("j")
+    assert table.cursor_key == cluster_id, f"{name} is not in the sidebar"
+    await wait_for(
+        pilot, lambda: app.service.snapshot(cluster_id) is not None, f"the detail of {name}"
+    )
+    await pilot.pause()
+    return cluster_id
+
+
+def upgrade_status(app: KostyorApp, cluster_id: str) -> Status | None:
+    snapshot = app.service.snapshot(cluster_id)
+    return snapshot.status if snapshot else None
+
+
+def toasts(app: KostyorApp) -> list[str]:
+    """The text of every notification visible on the current screen."""
+    return [toast.render().plain for toast in app.screen.query(Toast)]
+
+
+async def start_upgrade_via_dialog(pilot: Pilot[object], app: KostyorApp) -> UpgradeScreen:
+    """Press `u` on the selected cluster, start with the first offered version, land on its
+    upgrade screen."""
+    await pilot.press("u")
+    await wait_for(pilot, lambda: isinstance(app.screen, StartUpgradeScreen), "the dialog")
+    dialog = app.screen
+    start = dialog.query_one("#start-upgrade", Button)
+    await wait_for(pilot, lambda: not start.disabled, "the target versions")
+    await pilot.click("#start-upgrade")
+    await wait_for(pilot, lambda: isinstance(app.screen, UpgradeScreen), "the upgrade screen")
+    screen = app.screen
+    assert isinstance(screen, UpgradeScreen)
+    await wait_for(
+        pilot,
+        lambda: upgrade_status(app, screen.cluster_id) is Status.IN_PROGRESS,
+        "the upgrade to be in progress",
+    )
+    return screen

@@ -1,0 +1,217 @@
+"""The console driven with Textual's Pilot against the embedded server over real HTTP."""
+
+from pathlib import Path
+
+from textual.widgets import Button, Input
+
+from kostyor_tui.api.status import Status
+from kostyor_tui.screens.confirm import ConfirmScreen
+from kostyor_tui.screens.main import MainScreen
+from kostyor_tui.widgets.status_header import StatusHeader
+from tests.support.servers import running_server
+from tests.tui.conftest import (
+    select_cluster,
+    start_upgrade_via_dialog,
+    toasts,
+    upgrade_status,
+    wait_for,
+)
+
+# Slow enough that an upgrade is still running while the test acts on it.
+SLOW_STEP = 0.4
+
+
+def header_text(app) -> str:
+    return str(app.screen.query_one(StatusHeader).render())
+
+
+async def test_select_a_cluster_and_see_its_components(server, make_app):
+    app = make_app(server.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        cluster_id = await select_cluster(pilot, app, "home_lab")
+        main = app.screen
+        assert isinstance(main, MainScreen)
+        assert main.selected_cluster_id == cluster_id
+        components = main.detail.component_table
+        assert "nova-compute" in components.row_keys
+        assert "keystone" in components.row_keys
+        row = components.row_cells("nova-compute")
+        assert row is not None and str(row[2]) == "mitaka"
+        # The hosts view lists every host of the cluster.
+        await pilot.press("t")
+        hosts = main.detail.host_table.row_keys
+        assert len(hosts) == len(app.service.snapshot(cluster_id).hosts) > 5
+        summary = str(main.query_one("#cluster-summary").render())
+        assert "home_lab" in summary and cluster_id in summary and "RegionOne" in summary
+
+
+async def test_filter_the_sidebar(server, make_app):
+    app = make_app(server.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: len(app.service.clusters) >= 4, "the fleet")
+        main = app.screen
+        await wait_for(pilot, lambda: len(main.cluster_list.shown_ids) >= 4, "the sidebar")
+        await pilot.press("slash")
+        assert isinstance(app.focused, Input)
+        await pilot.press(*"stag")
+        names = {app.service.cluster(cid).name for cid in main.cluster_list.shown_ids}
+        assert names == {"staging"}
+        await pilot.press("enter")  # back to the list, filter kept
+        assert main.cluster_list.shown_ids == [
+            c.id for c in app.service.clusters if c.name == "staging"
+        ]
+        await pilot.press("escape")  # clears the filter
+        assert len(main.cluster_list.shown_ids) == len(app.service.clusters)
+
+
+async def test_start_an_upgrade_through_the_dialog_and_watch_it_advance(server_factory, make_app):
+    server = server_factory(step_seconds=0.1)
+    app = make_app(server.url)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        cluster_id = await select_cluster(pilot, app, "home_lab")
+        screen = await start_upgrade_via_dialog(pilot, app)
+        assert screen.cluster_id == cluster_id
+        snapshot = app.service.snapshot(cluster_id)
+        upgrade_id = snapshot.upgrade.id
+        assert any(upgrade_id in text for text in toasts(app)), toasts(app)
+        assert upgrade_id in str(screen.query_one("#upgrade-title").render())
+        first = snapshot.progress.services_upgraded
+        await wait_for(
+            pilot,
+            lambda: app.service.snapshot(cluster_id).progress.services_upgraded > first + 3,
+            "services upgraded to advance",
+        )
+        label = str(screen.query_one("#services-label").render())
+        done = app.service.snapshot(cluster_id).progress
+        assert label.startswith("Services ") and f"/{done.services_total}" in label
+        await wait_for(pilot, lambda: screen.query_one("#event-log").line_count > 3, "events")
+
+
+async def test_pause_and_continue(server_factory, make_app):
+    server = server_factory(step_seconds=SLOW_STEP)
+    app = make_app(server.url)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        cluster_id = await select_cluster(pilot, app, "home_lab")
+        screen = await start_upgrade_via_dialog(pilot, app)
+        await wait_for(
+            pilot, lambda: not screen.query_one("#action-pause", Button).disabled, "Pause"
+        )
+        assert screen.query_one("#action-continue", Button).disabled
+        await pilot.press("p")
+        await wait_for(pilot, lambda: upgrade_status(app, cluster_id) is Status.PAUSED, "the pause")
+        await wait_for(
+            pilot, lambda: not screen.query_one("#action-continue", Button).disabled, "Continue"
+        )
+        assert screen.query_one("#action-pause", Button).disabled
+        await pilot.click("#action-continue")
+        await wait_for(
+            pilot, lambda: upgrade_status(app, cluster_id) is Status.IN_PROGRESS, "continuing"
+        )
+        log = "\n".join(screen.query_one("#event-log").lines)
+        assert "UPGRADE PAUSED" in log and "UPGRADE IN PROGRESS" in log
+
+
+async def test_rollback_through_the_confirmation(server_factory, make_app):
+    server = server_factory(step_seconds=SLOW_STEP)
+    app = make_app(server.url)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        cluster_id = await select_cluster(pilot, app, "home_lab")
+        await start_upgrade_via_dialog(pilot, app)
+        await wait_for(
+            pilot,
+            lambda: app.service.snapshot(cluster_id).progress.services_upgraded >= 1,
+            "a first upgraded instance",
+        )
+        await pilot.press("b")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        confirm = app.screen
+        assert "home_lab" in str(confirm.query_one("#confirm-question").render())
+        assert app.focused is confirm.query_one("#confirm-no", Button)
+        await pilot.press("y")
+        await wait_for(
+            pilot,
+            lambda: (
+                upgrade_status(app, cluster_id) in (Status.ROLLBACK_IN_PROGRESS, Status.CANCELLED)
+            ),
+            "the rollback",
+        )
+        snapshot = app.service.snapshot(cluster_id)
+        await wait_for(
+            pilot,
+            lambda: app.service.snapshot(cluster_id).progress.services_upgraded == 0,
+            "every instance back at the old version",
+        )
+        assert snapshot.upgrade.from_version == "mitaka"
+
+
+async def test_answering_no_to_cancel_keeps_the_upgrade_running(server_factory, make_app):
+    server = server_factory(step_seconds=SLOW_STEP)
+    app = make_app(server.url)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        cluster_id = await select_cluster(pilot, app, "home_lab")
+        screen = await start_upgrade_via_dialog(pilot, app)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        assert "Cancel the upgrade of home_lab" in str(
+            app.screen.query_one("#confirm-question").render()
+        )
+        # Enter answers the focused default, which is the safe "No".
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen is screen, "the dialog to close")
+        before = app.service.snapshot(cluster_id).progress.services_upgraded
+        await wait_for(
+            pilot,
+            lambda: app.service.snapshot(cluster_id).progress.services_upgraded > before,
+            "the upgrade to keep going",
+        )
+        assert upgrade_status(app, cluster_id) is Status.IN_PROGRESS
+
+
+async def test_read_only_refuses_an_action_with_a_visible_message(server, make_app):
+    app = make_app(server.url, read_only=True)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        cluster_id = await select_cluster(pilot, app, "home_lab")
+        assert "READ-ONLY" in header_text(app)
+        # The key is hidden and does nothing in read-only mode...
+        await pilot.press("u")
+        assert isinstance(app.screen, MainScreen)
+        # ...and the palette's command is refused by the service, visibly.
+        await pilot.press("ctrl+p")
+        await pilot.press(*"upgrade-cluster")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: any("Read-only" in t for t in toasts(app)), "a refusal")
+        assert isinstance(app.screen, MainScreen)
+        assert upgrade_status(app, cluster_id) is None
+        refusal = await _refused_action(app, cluster_id)
+        assert "Read-only" in refusal
+
+
+async def _refused_action(app, cluster_id: str) -> str:
+    try:
+        await app.service.start_upgrade(cluster_id, "newton")
+    except Exception as error:  # the service's own refusal type
+        return str(error)
+    raise AssertionError("read-only service started an upgrade")
+
+
+async def test_server_lost_and_back(tmp_path: Path, make_app):
+    db_path = tmp_path / "lost.sqlite3"
+    with running_server(db_path, step_seconds=0.05) as first:
+        url = first.url
+        port = int(url.rsplit(":", 1)[1])
+        app = make_app(url, max_backoff=1.0)
+        async with app.run_test(size=(120, 40)) as pilot:
+            cluster_id = await select_cluster(pilot, app, "home_lab")
+            first.stop()
+            await wait_for(pilot, lambda: app.service.connection.connected is False, "disconnect")
+            header = header_text(app)
+            assert "disconnected since" in header and "last good data at" in header
+            # The app is alive and still shows the last good data.
+            assert app.is_running
+            assert app.screen.detail.component_table.row_keys
+            assert app.service.snapshot(cluster_id) is not None
+            with running_server(db_path, port=port, step_seconds=0.05):
+                await wait_for(pilot, lambda: app.service.connection.connected is True, "reconnect")
+                assert "● connected" in header_text(app)
+                await pilot.press("q")
