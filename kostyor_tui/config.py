@@ -411,11 +411,22 @@ def starter_config() -> dict[str, Any]:
     }
 
 
-def init_config(path: Path | None = None, *, force: bool = False) -> Path:
-    """Write a commented starter config file with mode 0600 and return its path."""
+def init_config(
+    path: Path | None = None,
+    *,
+    force: bool = False,
+    environ: Mapping[str, str] | None = None,
+) -> Path:
+    """Write a commented starter config file with mode 0600 and return its path.
+
+    Without a path it writes where load_settings reads: KOSTYOR_CONFIG, else
+    the platform default.
+    """
     import tomli_w
 
-    path = (path or default_config_path()).expanduser()
+    if path is None:
+        path, _ = _choose_config_path(None, os.environ if environ is None else environ)
+    path = Path(path).expanduser()
     text = STARTER_HEADER + tomli_w.dumps(starter_config())
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

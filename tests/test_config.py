@@ -652,8 +652,15 @@ def test_init_writes_a_private_commented_starter_that_loads(
 
 
 def test_init_uses_the_default_path(no_default_file: Path) -> None:
-    assert init_config() == no_default_file
+    assert init_config(environ={}) == no_default_file
     assert no_default_file.is_file()
+
+
+def test_init_writes_where_kostyor_config_points(no_default_file: Path, tmp_path: Path) -> None:
+    target = tmp_path / "from-env.toml"
+    assert init_config(environ={"KOSTYOR_CONFIG": str(target)}) == target
+    assert target.is_file()
+    assert not no_default_file.exists()
 
 
 def test_init_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
@@ -800,3 +807,64 @@ def test_relative_ca_bundle_with_a_relative_config_path_is_made_absolute(
     monkeypatch.chdir(tmp_path)
     settings = load_settings(config_path=Path("config.toml"), environ={})
     assert settings.verify == str(tmp_path / "ca.pem")
+
+
+# Through the real entry point
+
+
+def run_cli(*args: str, environ: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/"), **environ}
+    return subprocess.run(
+        [sys.executable, "-m", "kostyor_tui", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_cli_config_init_and_show_never_print_a_secret(tmp_path: Path) -> None:
+    # XDG_CONFIG_HOME keeps the real user config out of reach even if a path were ignored.
+    path = tmp_path / "config.toml"
+    environ = {"XDG_CONFIG_HOME": str(tmp_path / "xdg"), "KOSTYOR_CONFIG": str(path)}
+    initialised = run_cli("config", "init", "--path", str(path), environ=environ)
+    assert initialised.returncode == 0, initialised.stderr
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    again = run_cli("config", "init", "--path", str(path), environ=environ)
+    assert again.returncode == 2
+    assert "already exists" in again.stderr
+
+    path.write_text(
+        f'[profiles.default]\nusername = "operator"\npassword = "{PASSWORD}"\n', encoding="utf-8"
+    )
+    path.chmod(0o644)
+    shown = run_cli("config", "show", environ={**environ, "KOSTYOR_TOKEN": TOKEN})
+    assert shown.returncode == 0, shown.stderr
+    output = shown.stdout + shown.stderr
+    assert PASSWORD not in output
+    assert TOKEN not in output
+    assert "******** (set)" in shown.stdout
+    assert "chmod 600" in output
+
+    as_json = run_cli(
+        "config", "show", "--output", "json", environ={**environ, "KOSTYOR_TOKEN": TOKEN}
+    )
+    assert as_json.returncode == 0, as_json.stderr
+    assert PASSWORD not in as_json.stdout + as_json.stderr
+    assert TOKEN not in as_json.stdout + as_json.stderr
+    summary = json.loads(as_json.stdout)
+    assert summary["settings"]["token"] == {"value": "********", "set": True, "source": "env"}
+    assert summary["settings"]["password"]["source"] == "profile"
+
+
+def test_cli_broken_config_is_one_line_on_stderr_with_exit_code_2(tmp_path: Path) -> None:
+    path = write_config(tmp_path, f'[profiles.default]\npassword = "{PASSWORD}"\ntimeout = =\n')
+    result = run_cli("config", "show", environ={"KOSTYOR_CONFIG": str(path)})
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert str(path) in lines[0]
+    assert "line 3" in lines[0]
+    assert PASSWORD not in result.stderr
