@@ -1,0 +1,94 @@
+"""`kostyor-tui serve` (kostyor_tui.server.cli): arguments, seeding, startup and shutdown."""
+
+import socket
+from pathlib import Path
+
+import httpx
+import pytest
+
+from kostyor_tui.server.cli import build_parser, default_db_path, main
+from tests.server.waiting import cluster_named, discover_small
+from tests.support.servers import ServerProcess, running_server
+
+
+def test_defaults() -> None:
+    args = build_parser().parse_args([])
+    assert (args.host, args.port, args.seed, args.step_seconds) == ("127.0.0.1", 5055, "demo", 1.0)
+    assert (args.fail_rate, args.fail_host, args.auth) == (0.0, None, None)
+    assert "kostyor-tui" in str(default_db_path())
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--auth", "no-colon-here"],
+        ["--auth", ":nouser"],
+        ["--fail-rate", "1.5"],
+        ["--fail-rate", "often"],
+        ["--step-seconds", "-1"],
+        ["--seed", "galaxy"],
+        ["--port", "http"],
+        ["--unknown"],
+    ],
+)
+def test_bad_arguments_exit_2_with_one_message(argv: list[str], capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "error:" in err
+    assert "no-colon-here" not in err  # an --auth value may hold a password
+
+
+def test_busy_port_is_a_clear_error(tmp_path: Path, capsys) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = main(["--port", str(port), "--db", str(tmp_path / "db.sqlite3")])
+    assert code == 1
+    assert f"cannot serve on 127.0.0.1:{port}" in capsys.readouterr().err
+
+
+def test_process_prints_its_url_and_stops_on_sigterm(tmp_path: Path) -> None:
+    process = ServerProcess(tmp_path / "cli.sqlite3", seed="empty").start()
+    try:
+        assert process.url.startswith("http://127.0.0.1:")
+        assert httpx.get(process.url + "/clusters").json() == []
+    finally:
+        assert process.stop() == 0
+
+
+def test_seed_fills_only_an_empty_database(tmp_path: Path) -> None:
+    db_path = tmp_path / "kept.sqlite3"
+    with running_server(db_path) as server, httpx.Client(base_url=server.url) as client:
+        discover_small(client, name="mine")
+        home = cluster_named(client, "home_lab")
+        client.post("/upgrades", json={"cluster_id": home["id"], "to_version": "newton"})
+        before = client.get("/clusters").json()
+    with (
+        running_server(db_path, seed="demo") as server,
+        httpx.Client(base_url=server.url) as client,
+    ):
+        after = client.get("/clusters").json()
+        assert [c["id"] for c in after] == [c["id"] for c in before]
+        assert [c["name"] for c in after].count("home_lab") == 1
+        assert cluster_named(client, "mine")["version"] == "mitaka"
+    empty_path = tmp_path / "empty.sqlite3"
+    with running_server(empty_path, seed="empty") as server:
+        assert httpx.get(server.url + "/clusters").json() == []
+
+
+def test_demo_seed_fleet(server) -> None:
+    with httpx.Client(base_url=server.url) as client:
+        clusters = {c["name"]: c for c in client.get("/clusters").json()}
+        hosts = {
+            name: client.get(f"/clusters/{c['id']}/hosts").json() for name, c in clusters.items()
+        }
+    big = [name for name, found in hosts.items() if len(found) >= 500]
+    assert len(big) == 1
+    assert clusters[big[0]]["status"] == "READY FOR UPGRADE"
+    assert 1 <= len(hosts["staging"]) <= 2
+    assert hosts["legacy"] == []
+    computes = [h for h in hosts["home_lab"] if h["hostname"].startswith("compute")]
+    assert len(computes) >= 6
