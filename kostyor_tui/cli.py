@@ -23,6 +23,12 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
+# httpx's package imports its own command-line tool (click, rich, pygments: ~40 ms)
+# when those happen to be installed; kostyor-tui never uses it. A None entry makes
+# that optional import fail fast, and httpx falls back to a stub.
+if "httpx" not in sys.modules:
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[assignment]
+
 from kostyor_tui import __version__
 from kostyor_tui.commands import COMMANDS, Command, UsageError, parse_parameters
 
