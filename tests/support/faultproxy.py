@@ -311,6 +311,10 @@ class FaultProxy:
                     break
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass
+        except asyncio.CancelledError:
+            # The proxy is stopping or refusing connections: this connection just ends.
+            # Ending normally keeps asyncio from logging the handler's cancellation.
+            pass
         finally:
             with contextlib.suppress(Exception):
                 writer.close()
