@@ -26,11 +26,13 @@ class DiscoverScreen(ModalScreen[Cluster | None]):
         with Vertical(id="discover-dialog", classes="dialog"):
             yield Label("Discover a cluster", classes="dialog-title")
             yield Label("Method")
-            yield Select[str]([], prompt="loading methods…", id="discover-method")
+            yield Select[str]([], prompt="loading methods…", id="discover-method", compact=True)
             yield Label("Name")
-            yield Input(placeholder="name of the new cluster", id="discover-name")
+            yield Input(placeholder="name of the new cluster", id="discover-name", compact=True)
             yield Label("Parameters (key=value, space separated)")
-            yield Input(placeholder="e.g. controllers=3 computes=20", id="discover-parameters")
+            yield Input(
+                placeholder="e.g. controllers=3 computes=20", id="discover-parameters", compact=True
+            )
             yield Label("", id="discover-message", classes="dialog-message", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Discover", id="discover-run", variant="primary", disabled=True)

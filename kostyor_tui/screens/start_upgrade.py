@@ -34,18 +34,19 @@ class StartUpgradeScreen(ModalScreen[Upgrade | None]):
                 f"Start an upgrade of {self.cluster_name}", classes="dialog-title", markup=False
             )
             yield Label("Target version")
-            yield Select[str]([], prompt="loading versions…", id="target-version")
+            yield Select[str]([], prompt="loading versions…", id="target-version", compact=True)
             yield Label("Engine")
             yield Select[str](
                 [(engine, engine) for engine in ENGINES],
                 value=DEFAULT_ENGINE,
                 allow_blank=False,
                 id="engine",
+                compact=True,
             )
             yield Label("Driver")
-            yield Input(value=DEFAULT_DRIVER, id="driver")
+            yield Input(value=DEFAULT_DRIVER, id="driver", compact=True)
             yield Label("Parameters (key=value, space separated)")
-            yield Input(placeholder="e.g. batch=2", id="parameters")
+            yield Input(placeholder="e.g. batch=2", id="parameters", compact=True)
             yield Label("", id="start-message", classes="dialog-message", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Start", id="start-upgrade", variant="primary", disabled=True)

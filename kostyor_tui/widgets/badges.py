@@ -43,6 +43,12 @@ def state_badge(status: Status) -> Text:
     return Text(f"{_STATE_MARK[state]} {state.value}", style=_STATE_STYLE[state])
 
 
+def state_mark(status: Status) -> Text:
+    """The state as one coloured mark, for the narrow sidebar."""
+    state = cluster_state(status)
+    return Text(_STATE_MARK[state], style=_STATE_STYLE[state])
+
+
 def status_text(status: Status | None) -> Text:
     """A Kostyor status in its colour (`unknown` for none)."""
     status = status or Status.UNKNOWN

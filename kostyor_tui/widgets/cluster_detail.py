@@ -13,11 +13,11 @@ from kostyor_tui.service import ClusterSnapshot
 from kostyor_tui.widgets.badges import host_state_text, state_badge, status_text
 from kostyor_tui.widgets.keyed_table import KeyedTable, Row
 
-HOSTS_SHOWN = 2
+HOSTS_SHOWN = 1
 
 
 def hosts_summary(hostnames: Sequence[str]) -> str:
-    """`ctl-01, ctl-02` or `12 hosts` — short enough for one cell (the Hosts tab has them all)."""
+    """`ctl-01` or `12 hosts` — short enough for one cell (the Hosts tab has them all)."""
     if len(hostnames) <= HOSTS_SHOWN:
         return ", ".join(hostnames) or "—"
     return f"{len(hostnames)} hosts"
@@ -36,8 +36,8 @@ def component_table_rows(snapshot: ClusterSnapshot) -> list[tuple[str, Row]]:
                 component.component,
                 (
                     component.component,
-                    hosts_summary(component.hosts),
                     version,
+                    hosts_summary(component.hosts),
                     "yes" if upgradable else "no",
                 ),
             )
@@ -55,9 +55,9 @@ def host_table_rows(snapshot: ClusterSnapshot) -> list[tuple[str, Row]]:
                 host_id,
                 (
                     names.get(host_id, host_id),
-                    str(sum(versions.values())),
                     progress.format_version_counts(versions) or "—",
                     host_state_text(snapshot.host_states.get(host_id)),
+                    str(sum(versions.values())),
                 ),
             )
         )
@@ -117,8 +117,8 @@ class ClusterDetail(Vertical):
                 yield KeyedTable(
                     [
                         ("Component", "component"),
-                        ("Hosts", "hosts"),
                         ("Version", "version"),
+                        ("Hosts", "hosts"),
                         ("Upgradable", "upgradable"),
                     ],
                     id="component-table",
@@ -127,9 +127,9 @@ class ClusterDetail(Vertical):
                 yield KeyedTable(
                     [
                         ("Host", "host"),
-                        ("Services", "services"),
                         ("Versions", "versions"),
                         ("Upgrade", "state"),
+                        ("Services", "services"),
                     ],
                     id="host-table",
                 )
@@ -150,7 +150,10 @@ class ClusterDetail(Vertical):
             self.host_table.sync_rows([])
             return
         summary.update(summary_text(cluster, snapshot, self._region))
-        if snapshot is None:
+        if snapshot is None or snapshot.cluster_id != cluster.id:
+            # Never leave another cluster's rows under this one's name while it loads.
+            self.component_table.sync_rows([])
+            self.host_table.sync_rows([])
             return
         self.component_table.sync_rows(component_table_rows(snapshot))
         self.host_table.sync_rows(host_table_rows(snapshot))

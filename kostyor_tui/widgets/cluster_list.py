@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Input
 
 from kostyor_tui.api.models import Cluster
 from kostyor_tui.progress import cluster_state
-from kostyor_tui.widgets.badges import state_badge
+from kostyor_tui.widgets.badges import state_mark
 from kostyor_tui.widgets.keyed_table import KeyedTable, Row
 
 
@@ -37,7 +37,7 @@ def cluster_rows(clusters: Iterable[Cluster], query: str) -> list[tuple[str, Row
     for cluster in sorted(clusters, key=lambda c: ((c.name or "").lower(), c.id or "")):
         if cluster.id and matches(cluster, query):
             name = Text(cluster.name or cluster.id, overflow="ellipsis", no_wrap=True)
-            rows.append((cluster.id, (state_badge(cluster.status), name, cluster.version or "?")))
+            rows.append((cluster.id, (state_mark(cluster.status), name, cluster.version or "?")))
     return rows
 
 
@@ -65,7 +65,7 @@ class ClusterList(Vertical):
     def compose(self) -> ComposeResult:
         yield Input(placeholder="/ filter clusters", id="cluster-filter")
         yield KeyedTable(
-            [("State", "state"), ("Cluster", "name"), ("Version", "version")],
+            [("", "state"), ("Cluster", "name"), ("Version", "version")],
             id="cluster-table",
         )
 

@@ -1,0 +1,88 @@
+"""Screenshots of the console at 80x24 and 120x40, compared with the accepted SVGs.
+
+Regenerate after an intended change with `pytest tests/tui --snapshot-update`
+and look at the new files under `tests/tui/__snapshots__` before committing.
+The data comes from `fixed_fleet` (a fixed paused upgrade), the clock is
+fixed, and the header shows a fixed URL: nothing moves between runs.
+"""
+
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from kostyor_tui.api.client import KostyorClient
+from kostyor_tui.app import KostyorApp
+from kostyor_tui.screens.confirm import ConfirmScreen
+from kostyor_tui.screens.upgrade import UpgradeScreen
+from tests.tui import fixed_fleet
+from tests.tui.conftest import make_settings, wait_for
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+
+
+def fixed_app(tmp_path: Path) -> KostyorApp:
+    settings = make_settings(tmp_path, fixed_fleet.API_URL, poll_interval=30)
+    client = KostyorClient(fixed_fleet.API_URL, transport=fixed_fleet.transport())
+    return KostyorApp(settings, client=client, clock=lambda: fixed_fleet.NOW)
+
+
+async def fleet_loaded(pilot: Pilot[object]) -> None:
+    app = pilot.app
+    assert isinstance(app, KostyorApp)
+    await wait_for(pilot, lambda: app.service.connection.connected, "the first poll")
+    main = app.main_screen
+    await wait_for(pilot, lambda: len(main.cluster_list.shown_ids) == 4, "the sidebar")
+    await wait_for(pilot, lambda: app.service.snapshot(main.selected_cluster_id), "the detail")
+
+
+async def home_lab_selected(pilot: Pilot[object]) -> None:
+    await fleet_loaded(pilot)
+    app = pilot.app
+    assert isinstance(app, KostyorApp)
+    await pilot.press("j")
+    await wait_for(
+        pilot, lambda: app.service.snapshot(fixed_fleet.HOME_LAB) is not None, "home_lab"
+    )
+    await pilot.pause()
+
+
+async def upgrade_screen(pilot: Pilot[object]) -> None:
+    await home_lab_selected(pilot)
+    await pilot.press("o")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, UpgradeScreen), "the upgrade view")
+    await pilot.pause()
+
+
+async def rollback_confirmation(pilot: Pilot[object]) -> None:
+    await upgrade_screen(pilot)
+    await pilot.press("b")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen), "the question")
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_main_screen(snap_compare, tmp_path, size):
+    assert snap_compare(fixed_app(tmp_path), terminal_size=size, run_before=fleet_loaded)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_cluster_detail(snap_compare, tmp_path, size):
+    assert snap_compare(fixed_app(tmp_path), terminal_size=size, run_before=home_lab_selected)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_cluster_hosts(snap_compare, tmp_path, size):
+    assert snap_compare(
+        fixed_app(tmp_path), terminal_size=size, run_before=home_lab_selected, press=["t"]
+    )
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_upgrade_screen_mid_upgrade(snap_compare, tmp_path, size):
+    assert snap_compare(fixed_app(tmp_path), terminal_size=size, run_before=upgrade_screen)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_rollback_confirmation(snap_compare, tmp_path, size):
+    assert snap_compare(fixed_app(tmp_path), terminal_size=size, run_before=rollback_confirmation)
