@@ -301,10 +301,12 @@ async def test_silence_times_out_for_real() -> None:
         answered.set()
         await asyncio.Event().wait()
 
-    async with loopback_server(never_answer) as port:
-        async with KostyorClient(f"http://127.0.0.1:{port}/", timeout=0.3) as client:
-            with pytest.raises(TimedOut) as caught:
-                await client.list_clusters()
+    async with (
+        loopback_server(never_answer) as port,
+        KostyorClient(f"http://127.0.0.1:{port}/", timeout=0.3) as client,
+    ):
+        with pytest.raises(TimedOut) as caught:
+            await client.list_clusters()
     assert answered.is_set()
     assert f"http://127.0.0.1:{port}/ did not answer within 0.3 s" in caught.value.one_line()
     assert caught.value.outcome_unknown
@@ -315,10 +317,12 @@ async def test_reset_after_the_request_for_real() -> None:
         await read_request_head(reader)
         writer.transport.abort()
 
-    async with loopback_server(hang_up) as port:
-        async with KostyorClient(f"http://127.0.0.1:{port}/") as client:
-            with pytest.raises(Unreachable) as caught:
-                await client.list_clusters()
+    async with (
+        loopback_server(hang_up) as port,
+        KostyorClient(f"http://127.0.0.1:{port}/") as client,
+    ):
+        with pytest.raises(Unreachable) as caught:
+            await client.list_clusters()
     assert "broke before an answer" in caught.value.one_line()
 
 
@@ -328,10 +332,12 @@ async def test_garbage_instead_of_http_for_real() -> None:
         writer.write(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
         await writer.drain()
 
-    async with loopback_server(babble) as port:
-        async with KostyorClient(f"http://127.0.0.1:{port}/") as client:
-            with pytest.raises(KostyorError) as caught:
-                await client.list_clusters()
+    async with (
+        loopback_server(babble) as port,
+        KostyorClient(f"http://127.0.0.1:{port}/") as client,
+    ):
+        with pytest.raises(KostyorError) as caught:
+            await client.list_clusters()
     assert isinstance(caught.value, ProtocolError | Unreachable)
     assert "Traceback" not in caught.value.one_line()
 
@@ -374,7 +380,9 @@ async def test_plain_http_server_behind_an_https_url() -> None:
         writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
         await writer.drain()
 
-    async with loopback_server(plain_http) as port:
-        async with KostyorClient(f"https://127.0.0.1:{port}/") as client:
-            with pytest.raises(Unreachable, match="TLS handshake"):
-                await client.list_clusters()
+    async with (
+        loopback_server(plain_http) as port,
+        KostyorClient(f"https://127.0.0.1:{port}/") as client,
+    ):
+        with pytest.raises(Unreachable, match="TLS handshake"):
+            await client.list_clusters()
