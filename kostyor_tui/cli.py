@@ -107,10 +107,8 @@ def main_parser() -> argparse.ArgumentParser:
         "--command", metavar="NAME", help="run one command headless and exit (see below)"
     )
     modes = parser.add_subparsers(dest="mode", metavar="{serve,config}")
-    serve = modes.add_parser(
-        "serve", help="run the embedded Kostyor-compatible server", add_help=False
-    )
-    serve.add_argument("server_args", nargs=argparse.REMAINDER)
+    # `serve ...` is dispatched before parsing (see _dispatch); listed here for --help.
+    modes.add_parser("serve", help="run the embedded Kostyor-compatible server", add_help=False)
     config = modes.add_parser("config", help="write or show the configuration", allow_abbrev=False)
     config_modes = config.add_subparsers(dest="config_mode", metavar="{init,show}", required=True)
     init = config_modes.add_parser("init", help="write a commented starter config file (0600)")
@@ -219,14 +217,17 @@ def _error_line(message: str, secrets: Sequence[str]) -> None:
 
 
 def _dispatch(argv: list[str], secrets: list[str]) -> int:
+    if argv[:1] == ["serve"]:
+        # Everything after `serve` belongs to the server's own parser (--help included).
+        from kostyor_tui.server.cli import main as serve_main
+
+        return serve_main(argv[1:])
     command_name = find_command_name(argv)
     if command_name is not None:
         return _run_headless_command(command_name, argv, secrets)
     args = _parse_main(argv)
     if args.mode == "serve":
-        from kostyor_tui.server.cli import main as serve_main
-
-        return serve_main(args.server_args)
+        raise UsageError(_SERVE_FIRST)
     if args.mode == "config":
         return _run_config(args)
     if args.output is not None:
@@ -234,10 +235,15 @@ def _dispatch(argv: list[str], secrets: list[str]) -> int:
     return _run_console(args, secrets)
 
 
+_SERVE_FIRST = "serve comes first and takes the server's options: kostyor-tui serve [OPTIONS]"
+
+
 def _parse_main(argv: list[str]) -> argparse.Namespace:
     try:
         return main_parser().parse_args(argv)
     except UsageError:
+        if "serve" in argv:
+            raise UsageError(_SERVE_FIRST) from None
         # `kostyor-tui cluster-status x` is a common slip: say what was meant.
         for word in argv:
             if word in COMMANDS:
