@@ -56,12 +56,19 @@ def test_start_pause_continue_rollback_cancel_status(
     paused = as_table("upgrade-pause", "home_lab")
     assert paused["upgrade"] == upgrade_id
     assert paused["status"] == "UPGRADE PAUSED"
-    time.sleep(2 * STEP)  # let the step under way finish
-    at_pause = status(upgrade_id)
-    time.sleep(3 * STEP)  # nothing may move while paused: watch for three steps' time
-    still = status(upgrade_id)
+    done_when_paused = status(upgrade_id)["services_upgraded"]
+    # Nothing may move while paused: two reads three steps' time apart must agree
+    # (after the step that was under way, if it had not finished yet).
+    deadline = time.monotonic() + 30
+    while True:
+        at_pause = status(upgrade_id)
+        time.sleep(3 * STEP)
+        still = status(upgrade_id)
+        if still["services_upgraded"] == at_pause["services_upgraded"]:
+            break
+        assert time.monotonic() < deadline, "the paused upgrade kept moving"
     assert at_pause["status"] == still["status"] == "UPGRADE PAUSED"
-    assert still["services_upgraded"] == at_pause["services_upgraded"]
+    assert still["services_upgraded"] <= done_when_paused + 1
     assert still["current"] == at_pause["current"] is not None
 
     # Continue (JSON output): the upgrade moves on.
