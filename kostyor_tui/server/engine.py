@@ -11,6 +11,7 @@ the first step that reaches that host fail once per upgrade, so that
 continuing retries it and goes on. Rollback steps never fail.
 """
 
+import logging
 import random
 import threading
 import time
@@ -18,6 +19,8 @@ from dataclasses import dataclass
 
 from kostyor_tui.server import statuses
 from kostyor_tui.server.store import BACKWARD, FORWARD, StepAttempt, Store
+
+logger = logging.getLogger(__name__)
 
 # Upper bound on how long the engine sleeps without looking at the store.
 _IDLE_WAIT_SECONDS = 1.0
@@ -93,6 +96,7 @@ class Engine:
             try:
                 timeout = self._tick()
             except Exception as error:  # keep the engine alive; the state is in the store
+                logger.exception("Upgrade engine step failed; retrying")
                 self.last_error = error
                 timeout = _IDLE_WAIT_SECONDS
             self._wake.wait(timeout)

@@ -4,6 +4,7 @@ Both bind the listening socket first, so that port 0 means "any free port"
 and `.url` is known before the first request.
 """
 
+import logging
 import signal
 import socket
 import sys
@@ -39,7 +40,9 @@ class ServerOptions:
 
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio turns Nagle off (TCP_NODELAY) only on sockets that
+    # say so, and with Nagle on every keep-alive answer waits 40 ms for a delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
@@ -137,6 +140,8 @@ def start_in_background(options: ServerOptions) -> BackgroundServer:
 
 def serve(options: ServerOptions) -> int:
     """Serve in the foreground until SIGINT or SIGTERM; print the URL once serving."""
+    # Server errors (never request headers, so never credentials) go to stderr.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     stop_requested = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:

@@ -255,7 +255,8 @@ def test_start_upgrade_validation(client: httpx.Client, body: dict, errors: dict
 
 
 @pytest.mark.parametrize(
-    "content", [b"", b"not json", b"[1, 2]", b'"text"', b"\xff\xfe", b'{"cluster_id": ']
+    "content",
+    [b"", b"not json", b"[1, 2]", b'"text"', b"\xff\xfe", b'{"cluster_id": ', b"[" * 100_000],
 )
 def test_non_json_bodies_get_400(client: httpx.Client, content: bytes) -> None:
     headers = {"content-type": "application/json"}
