@@ -40,8 +40,8 @@ PROG = "kostyor-tui"
 EXIT_CODES: dict[int, str] = {
     0: "success",
     1: "internal error (a bug in kostyor-tui: please report it)",
-    2: "usage error: bad arguments, unknown or ambiguous cluster name, bad configuration",
-    3: "not found: unknown cluster, upgrade or path",
+    2: "usage error: bad arguments, an ambiguous cluster name, bad configuration",
+    3: "not found: unknown cluster (name or id), upgrade or path",
     4: "rejected: the server refused the request, or kostyor-tui refused it "
     "(an action invalid in the current state, --read-only)",
     5: "authentication failed",
@@ -229,6 +229,8 @@ def _dispatch(argv: list[str], secrets: list[str]) -> int:
     if args.mode == "serve":
         raise UsageError(_SERVE_FIRST)
     if args.mode == "config":
+        if args.demo:
+            raise UsageError("--demo does not apply to config (see: kostyor-tui --help)")
         return _run_config(args)
     if args.output is not None:
         raise UsageError("--output applies to --command only (see: kostyor-tui --help)")
