@@ -733,9 +733,20 @@ class KostyorClient:
             if not _effect_unknown(failure):
                 raise
             raise await self._after_failed_action(failure, cluster_id, action, status) from None
-        return await self._reread_current(cluster_id, what)
+        after, upgrades_after = await self._reread(cluster_id, what)
+        other = _acted_on_another(upgrades, upgrades_after, current.id)
+        if other is not None:
+            raise ServerError(
+                f"The server applied the {action} to an older upgrade of cluster {label}, "
+                f"{other.id} (now {other.status}), instead of the current one, {after.id} "
+                f"(still {after.status})",
+                status_code=200,
+                hint="a known Kostyor server bug: it acts on a cluster's oldest upgrade",
+            )
+        return after
 
-    async def _reread_current(self, cluster_id: str, what: str) -> Upgrade:
+    async def _reread(self, cluster_id: str, what: str) -> tuple[Upgrade, list[Upgrade]]:
+        """The cluster's current upgrade (status derived if need be), and all its upgrades."""
         cluster, upgrades = await asyncio.gather(
             self.get_cluster(cluster_id), self.list_upgrades(cluster_id)
         )
@@ -745,7 +756,10 @@ class KostyorClient:
                 f"Could not {what}: the cluster lists no upgrade after the action",
                 hint="run list-upgrades to check",
             )
-        return _with_status(current, effective_upgrade_status(current, cluster))
+        return _with_status(current, effective_upgrade_status(current, cluster)), upgrades
+
+    async def _reread_current(self, cluster_id: str, what: str) -> Upgrade:
+        return (await self._reread(cluster_id, what))[0]
 
     async def _after_failed_action(
         self, failure: KostyorError, cluster_id: str, action: str, before: Status
@@ -764,6 +778,21 @@ class KostyorClient:
         else:
             outcome = f"afterwards the upgrade {upgrade.id} is {now}"
         return failure.restated(f"{failure.message}, {outcome}", hint="check before retrying")
+
+
+def _acted_on_another(
+    before: Sequence[Upgrade], after: Sequence[Upgrade], current_id: str | None
+) -> Upgrade | None:
+    """The other upgrade an action changed, when it left the current one alone (quirk 5)."""
+    status_before = {upgrade.id: upgrade.raw_status for upgrade in before}
+    changed = [
+        upgrade
+        for upgrade in after
+        if upgrade.id in status_before and upgrade.raw_status != status_before[upgrade.id]
+    ]
+    if not changed or any(upgrade.id == current_id for upgrade in changed):
+        return None
+    return changed[0]
 
 
 def _effect_unknown(failure: KostyorError) -> bool:

@@ -172,18 +172,40 @@ async def test_quirk_4_only_the_newest_upgrade_takes_the_clusters_status(
 
 
 async def test_quirk_5_put_answer_ignored_state_re_read(real: QuirkyServer) -> None:
-    real.add_upgrade("u-old", "c-1", status="UPGRADE IN PROGRESS", start="2026-11-24T09:00:00")
-    real.add_upgrade("u-new", "c-1", status="UPGRADE IN PROGRESS", start="2026-11-24T10:00:00")
+    real.add_upgrade("u-1", "c-1", status="UPGRADE IN PROGRESS")
     real.clusters[0]["status"] = "UPGRADE IN PROGRESS"
     async with client_for(real) as client:
         upgrade = await client.upgrade_action("c-1", "pause")
-    # Never the answer's id (the cluster's), always an upgrade of the cluster.
-    assert upgrade.id == "u-new"
-    assert upgrade.id != "c-1"
+    # The answer was {"id": "c-1", "status": ...}: never shown as an upgrade id.
+    assert (upgrade.id, upgrade.cluster_id, upgrade.status) == ("u-1", "c-1", Status.PAUSED)
+    assert (upgrade.from_version, upgrade.to_version) == ("mitaka", "newton")
     (put,) = real.sent("PUT")
-    assert put.url.path == "/kostyor/upgrades/u-new"
+    assert put.url.path == "/kostyor/upgrades/u-1"
     after_put = real.requests[real.requests.index(put) + 1 :]
     assert {r.url.path for r in after_put} == {"/kostyor/clusters/c-1", "/kostyor/upgrades"}
+
+
+async def test_quirk_5_action_applied_to_an_older_upgrade_is_reported(
+    real: QuirkyServer,
+) -> None:
+    real.add_upgrade("u-old", "c-1", status="UPGRADE CANCELLED", start="2026-11-24T09:00:00")
+    real.add_upgrade("u-new", "c-1", status=None, start="2026-11-24T10:00:00")
+    real.clusters[0]["status"] = "UPGRADE IN PROGRESS"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        answer = real.handle(request)
+        if request.method == "PUT":
+            # This server changes only the oldest upgrade, not the cluster.
+            real.clusters[0]["status"] = "UPGRADE IN PROGRESS"
+        return answer
+
+    async with KostyorClient(API_URL, transport=httpx.MockTransport(handler)) as client:
+        with pytest.raises(ServerError) as caught:
+            await client.upgrade_action("c-1", "pause")
+    message = caught.value.one_line()
+    assert "applied the pause to an older upgrade of cluster home_lab, u-old" in message
+    assert "instead of the current one, u-new (still UPGRADE IN PROGRESS)" in message
+    assert len(real.sent("PUT")) == 1
 
 
 # Quirk 6
