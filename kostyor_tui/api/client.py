@@ -294,7 +294,8 @@ class KostyorClient:
                     f"({_one_line(self._redact(str(exc)), 120)})",
                     hint="check that the server speaks https at that address",
                 )
-            reason = str(exc) or type(exc).__name__
+            # "[Errno 111] Connection refused" reads better without its errno.
+            reason = re.sub(r"^\[Errno -?\d+\]\s*", "", str(exc)) or type(exc).__name__
             return Unreachable(
                 f"Could not {what}: cannot connect to {where} ({_one_line(self._redact(reason))})",
                 hint="check api_url and that the Kostyor server is running",
@@ -314,6 +315,12 @@ class KostyorClient:
             )
             error.outcome_unknown = True
             return error
+        if isinstance(exc, httpx.ProxyError):
+            return Unreachable(
+                f"Could not {what}: the HTTP proxy refused the connection to {where} "
+                f"({_one_line(self._redact(str(exc)), 120)})",
+                hint="check HTTPS_PROXY / NO_PROXY",
+            )
         if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
             return InvalidSettings(f"Could not {what}: unusable API URL {where}")
         return ProtocolError(
