@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
+import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
@@ -42,6 +44,8 @@ EVENT_HISTORY = 2000
 # A poll that sees more instance changes than this logs a count for the rest,
 # so a 30,000-instance cluster cannot flood the log in one go.
 EVENTS_PER_POLL = 25
+# The pause after a poll is at least this many times as long as the poll took.
+SLOW_POLL_FACTOR = 3
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,7 @@ class ClusterSnapshot:
     # Host ids in the order the engine upgrades them (hosts without services last).
     host_order: tuple[str, ...] = ()
     releases: tuple[str, ...] = ()
+    engine: str = DEFAULT_ENGINE
 
     @property
     def hostnames(self) -> dict[str, str]:
@@ -92,14 +97,9 @@ class ClusterSnapshot:
     def cluster_id(self) -> str:
         return self.cluster.id or ""
 
-    def same_data(self, other: ClusterSnapshot | None) -> bool:
-        return (
-            other is not None
-            and self.cluster == other.cluster
-            and self.upgrades == other.upgrades
-            and self.services == other.services
-            and self.hosts == other.hosts
-        )
+
+# A freshly derived snapshot and the changes since the previous one.
+Derived = tuple[ClusterSnapshot, tuple[UpgradeEvent, ...]]
 
 
 class ClustersChanged(Message):
@@ -147,8 +147,13 @@ def build_snapshot(
     upgrades: list[Upgrade],
     fetched_at: datetime,
     releases: Sequence[str] = (),
+    previous: ClusterSnapshot | None = None,
 ) -> ClusterSnapshot:
-    """Derive everything the screens show from API data: plain, runs off the UI thread."""
+    """Derive everything the screens show from API data: plain, runs off the UI thread.
+
+    The engine order of the hosts needs a sort of every instance; it depends only
+    on the topology, so it is reused from `previous` while the hosts stay the same.
+    """
     upgrade = progress.newest_upgrade(upgrades)
     status = progress.effective_upgrade_status(upgrade, cluster) if upgrade else None
     upgrade_progress = None
@@ -163,9 +168,19 @@ def build_snapshot(
             rolling_back=status is Status.ROLLBACK_IN_PROGRESS,
         )
         host_states = progress.host_states(hosts, services, upgrade.to_version)
+    same_topology = (
+        previous is not None
+        and previous.engine == engine
+        and len(previous.services) == len(services)
+        and previous.hosts == tuple(hosts)
+    )
+    if same_topology:
+        instances = progress.service_instances(hosts, services)
+    else:
+        instances = progress.engine_order(hosts, services, engine)
     host_versions: dict[str, Counter[str]] = {host.id: Counter() for host in hosts if host.id}
     host_order: dict[str, None] = {}
-    for instance in progress.engine_order(hosts, services, engine):
+    for instance in instances:
         if instance.host_id is not None:
             host_order[instance.host_id] = None
             host_versions.setdefault(instance.host_id, Counter())[
@@ -173,6 +188,7 @@ def build_snapshot(
             ] += 1
     for host_id in host_versions:
         host_order.setdefault(host_id, None)
+    order = previous.host_order if same_topology and previous else tuple(host_order)
     return ClusterSnapshot(
         cluster=cluster,
         hosts=tuple(hosts),
@@ -186,8 +202,9 @@ def build_snapshot(
         components=tuple(progress.component_rows(hosts, services, releases)),
         version_counts=progress.version_counts(services, releases, hosts=hosts),
         host_versions=host_versions,
-        host_order=tuple(host_order),
+        host_order=order,
         releases=tuple(releases),
+        engine=engine,
     )
 
 
@@ -240,6 +257,39 @@ def _upgrade_line(snapshot: ClusterSnapshot) -> str:
     return f"{upgrade.from_version} → {upgrade.to_version}, {_status_text(snapshot.status)}"
 
 
+class ClientLoop:
+    """An event loop in its own thread, where every call of the client runs.
+
+    Parsing a 30,000-instance answer takes a few hundred milliseconds; on the
+    UI's loop that would freeze input at every poll. Here the UI thread keeps
+    getting the interpreter in short slices while a big answer is parsed.
+    """
+
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="kostyor-client", daemon=True
+        )
+        self._thread.start()
+
+    async def run(self, call: Coroutine[object, object, T]) -> T:
+        """Await `call` on the client loop (cancelling the caller cancels it there too)."""
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(call, self._loop))
+
+    async def close(self, last: Coroutine[object, object, object]) -> None:
+        """Run `last` (closing the client), then stop the loop and its thread."""
+        if not self._loop.is_running():
+            last.close()
+            return
+        try:
+            await self.run(last)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            await asyncio.to_thread(self._thread.join, 5.0)
+            if not self._thread.is_alive():
+                self._loop.close()
+
+
 class ApiService:
     """The shared API service. Create one per app; call `start()` once mounted."""
 
@@ -255,6 +305,7 @@ class ApiService:
     ) -> None:
         self.app = app
         self._client = client
+        self._io = ClientLoop()
         self.poll_interval = max(0.05, poll_interval)
         self.read_only = read_only
         self.clock = clock
@@ -318,7 +369,7 @@ class ApiService:
         self._closed = True
         if self._timer is not None:
             self._timer.stop()
-        await self._client.aclose()
+        await self._io.close(self._client.aclose())
 
     def refresh_now(self) -> None:
         """Poll as soon as possible (right after the running poll, if one runs)."""
@@ -355,9 +406,14 @@ class ApiService:
         self.app.run_worker(self._poll(), group=POLL_GROUP, exit_on_error=False)
 
     async def _poll(self) -> None:
+        started = time.monotonic()
         delay = self.poll_interval
         try:
             await self._poll_once()
+            # A poll that takes long (a huge cluster, a slow API) is followed by a
+            # longer pause, so polling never eats most of the CPU or the API.
+            elapsed = time.monotonic() - started
+            delay = min(max(self.poll_interval, elapsed * SLOW_POLL_FACTOR), self.max_backoff)
         except asyncio.CancelledError:
             raise
         except KostyorError as error:
@@ -390,19 +446,17 @@ class ApiService:
         return delay
 
     async def _poll_once(self) -> None:
-        clusters = tuple(await self._client.list_clusters())
-        if not self.releases:
-            self.releases = tuple(await self._client.list_all_versions())
         watched = [cid for cid in self._watched if cid]
-        fetched = await asyncio.gather(*(self._fetch_cluster(cid, clusters) for cid in watched))
+        clusters, releases, fetched = await self._io.run(self._fetch(watched, self.releases))
         now = self.clock()
         # Success: only now replace the last good data.
         self._failures = 0
+        self.releases = releases
         if clusters != self.clusters:
             self.clusters = clusters
             self._broadcast(lambda: ClustersChanged(clusters))
         for cluster_id, result in zip(watched, fetched, strict=True):
-            self._apply_cluster(cluster_id, result, now)
+            self._apply_cluster(cluster_id, result)
         was = self.connection
         self.connection = replace(
             was,
@@ -414,9 +468,21 @@ class ApiService:
         )
         self._post_connection()
 
+    async def _fetch(
+        self, watched: list[str], releases: tuple[str, ...]
+    ) -> tuple[tuple[Cluster, ...], tuple[str, ...], list[Derived | None]]:
+        """One poll's reads and derivations; runs on the client's own loop and thread."""
+        clusters = tuple(await self._client.list_clusters())
+        if not releases:
+            releases = tuple(await self._client.list_all_versions())
+        fetched = await asyncio.gather(
+            *(self._fetch_cluster(cid, clusters, releases) for cid in watched)
+        )
+        return clusters, releases, list(fetched)
+
     async def _fetch_cluster(
-        self, cluster_id: str, clusters: tuple[Cluster, ...]
-    ) -> ClusterSnapshot | None:
+        self, cluster_id: str, clusters: tuple[Cluster, ...], releases: tuple[str, ...]
+    ) -> Derived | None:
         cluster = next((c for c in clusters if c.id == cluster_id), None)
         if cluster is None:
             return None
@@ -425,7 +491,20 @@ class ApiService:
             self._client.list_services(cluster_id),
             self._client.list_upgrades(cluster_id),
         )
-        old = self._snapshots.get(cluster_id)
+        return self._derive(
+            self._snapshots.get(cluster_id), cluster, hosts, services, upgrades, releases
+        )
+
+    def _derive(
+        self,
+        old: ClusterSnapshot | None,
+        cluster: Cluster,
+        hosts: list[Host],
+        services: list[Service],
+        upgrades: list[Upgrade],
+        releases: tuple[str, ...],
+    ) -> Derived:
+        """The old snapshot itself when nothing changed, else a new one and its events."""
         if (
             old is not None
             and old.cluster == cluster
@@ -433,25 +512,21 @@ class ApiService:
             and old.services == tuple(services)
             and old.hosts == tuple(hosts)
         ):
-            return old
-        # Deriving progress for tens of thousands of instances is plain CPU work:
-        # keep it off the event loop so input stays responsive.
-        return await asyncio.to_thread(
-            build_snapshot, cluster, hosts, services, upgrades, self.clock(), self.releases
-        )
+            return old, ()
+        now = self.clock()
+        new = build_snapshot(cluster, hosts, services, upgrades, now, releases, old)
+        return new, tuple(describe_changes(old, new, now))
 
-    def _apply_cluster(
-        self, cluster_id: str, snapshot: ClusterSnapshot | None, now: datetime
-    ) -> None:
+    def _apply_cluster(self, cluster_id: str, derived: Derived | None) -> None:
         old = self._snapshots.get(cluster_id)
-        if snapshot is None:
+        if derived is None:
             if old is not None:
                 del self._snapshots[cluster_id]
                 self._broadcast(lambda: ClusterChanged(cluster_id, None))
             return
+        snapshot, events = derived
         if snapshot is old:
             return
-        events = tuple(describe_changes(old, snapshot, now))
         self._snapshots[cluster_id] = snapshot
         if events:
             self._events.setdefault(cluster_id, deque(maxlen=EVENT_HISTORY)).extend(events)
@@ -464,16 +539,16 @@ class ApiService:
     # Reads on demand -------------------------------------------------------------
 
     async def upgrade_versions(self, cluster_id: str) -> list[str]:
-        return await self._client.list_upgrade_versions(cluster_id)
+        return await self._io.run(self._client.list_upgrade_versions(cluster_id))
 
     async def discovery_methods(self) -> list[str]:
-        return await self._client.list_discovery_methods()
+        return await self._io.run(self._client.list_discovery_methods())
 
     async def all_versions(self) -> list[str]:
-        return await self._client.list_all_versions()
+        return await self._io.run(self._client.list_all_versions())
 
     async def upgrade_history(self, cluster_id: str | None = None) -> list[Upgrade]:
-        return await self._client.list_upgrades(cluster_id)
+        return await self._io.run(self._client.list_upgrades(cluster_id))
 
     # Actions: the one place read-only mode and state checks are enforced ---------
 
@@ -583,9 +658,11 @@ class ApiService:
         )
         return cluster
 
-    async def _act(self, call: Callable[[], Awaitable[T]], done: str | None, what: str) -> T:
+    async def _act(
+        self, call: Callable[[], Coroutine[object, object, T]], done: str | None, what: str
+    ) -> T:
         try:
-            result = await call()
+            result = await self._io.run(call())
         except KostyorError as error:
             text = f"{what} failed: {error.one_line()}"
             if isinstance(error, ServerError):

@@ -7,10 +7,20 @@ rows and calling `update_cell` for what changed does not.
 from collections.abc import Hashable, Sequence
 from typing import ClassVar
 
+from rich.cells import cell_len
+from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 Row = tuple[object, ...]
+
+
+def cell_width(value: object) -> int:
+    """Width of a cell's text in terminal cells."""
+    if isinstance(value, Text):
+        return value.cell_len
+    return cell_len(str(value))
 
 
 class KeyedTable(DataTable[object]):
@@ -52,7 +62,10 @@ class KeyedTable(DataTable[object]):
                     continue
                 for column, before, after in zip(columns, old, cells, strict=True):
                     if before != after:
-                        self.update_cell(key, column, after, update_width=True)
+                        # Widen a column when needed, never shrink it: shrinking makes
+                        # DataTable re-measure every cell of the column, per update.
+                        wider = cell_width(after) > self.columns[ColumnKey(column)].content_width
+                        self.update_cell(key, column, after, update_width=wider)
                         changed += 1
                 self._rows[key] = cells
             return changed
