@@ -1,6 +1,8 @@
 """`kostyor-tui serve` (kostyor_tui.server.cli): arguments, seeding, startup and shutdown."""
 
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -92,3 +94,15 @@ def test_demo_seed_fleet(server) -> None:
     assert hosts["legacy"] == []
     computes = [h for h in hosts["home_lab"] if h["hostname"].startswith("compute")]
     assert len(computes) >= 6
+
+
+def test_server_imports_no_client_or_tui_code() -> None:
+    code = (
+        "import sys, kostyor_tui.server.cli, kostyor_tui.server.runner;"
+        "print(' '.join(sorted(sys.modules)))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    forbidden = ("textual", "kostyor_tui.api", "kostyor_tui.app", "kostyor_tui.service", "httpx")
+    assert [name for name in loaded if name.startswith(forbidden)] == []
