@@ -90,8 +90,8 @@ def _describe_body(response: httpx.Response) -> str:
     text = content[:4096].decode("utf-8", errors="replace")
     if "<html" in text.lower() or "<!doctype" in text.lower() or "<title" in text.lower():
         title = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
-        return f"an HTML page ({_one_line(title.group(1), 80)})" if title else "an HTML page"
-    return f"non-JSON text ({_one_line(text, 80)!r})"
+        return f'an HTML page "{_one_line(title.group(1), 80)}"' if title else "an HTML page"
+    return f"non-JSON text {_one_line(text, 80)!r}"
 
 
 def _decode_json(response: httpx.Response) -> tuple[bool, Any]:
@@ -275,7 +275,7 @@ class KostyorClient:
         if isinstance(exc, httpx.TimeoutException):
             error = TimedOut(
                 f"Could not {what}: {where} did not answer within {timeout:g} s",
-                hint="the request may still take effect; raise the timeout or check the server",
+                hint="it may still take effect: check before retrying, or raise the timeout",
             )
             error.outcome_unknown = True
             return error
@@ -311,7 +311,7 @@ class KostyorClient:
             error = Unreachable(
                 f"Could not {what}: the connection to {where} broke before an answer "
                 f"({_one_line(self._redact(str(exc) or type(exc).__name__), 120)})",
-                hint="the request may still take effect; check the state before retrying",
+                hint="it may still take effect: check the state before retrying",
             )
             error.outcome_unknown = True
             return error
@@ -689,7 +689,7 @@ class KostyorClient:
             return failure.restated(
                 f"{failure.message}, but the upgrade was saved: {upgrade.id}, "
                 f"cluster is {cluster.status}",
-                hint="do not start it again; the server's task runner may be down, see its log",
+                hint="do not start it again (the server's task runner may be down: see its log)",
             )
         return failure.restated(
             f"{failure.message}; no upgrade was saved, cluster is {cluster.status}",
@@ -705,7 +705,7 @@ class KostyorClient:
         """
         if action not in ACTIONS:
             raise ActionRefused(
-                f"Unknown upgrade action {action!r}", hint=f"one of {', '.join(ACTIONS)}"
+                f"Unknown upgrade action {action!r}", hint=f"use one of {', '.join(ACTIONS)}"
             )
         cluster, upgrades = await asyncio.gather(
             self.get_cluster(cluster_id), self.list_upgrades(cluster_id)

@@ -33,7 +33,7 @@ class KostyorError(Exception):
         """The message and hint on one line, for stderr or a status bar."""
         text = " ".join(self.message.split())
         if self.hint:
-            text = f"{text} ({self.hint})"
+            text = f"{text}; {self.hint}"
         return text
 
     def __str__(self) -> str:
