@@ -24,6 +24,7 @@ from kostyor_tui.commands import (
     UpgradeStatusReport,
     UpgradeSummary,
 )
+from kostyor_tui.progress import format_version_counts
 
 EMPTY = "-"
 
@@ -65,7 +66,7 @@ def format_time(moment: datetime | None) -> str:
 
 def format_versions(counts: Mapping[str, int]) -> str:
     """`mitaka ×12, newton ×3`."""
-    return ", ".join(f"{version} ×{count}" for version, count in counts.items()) or EMPTY
+    return format_version_counts(counts) or EMPTY
 
 
 def format_step(step: CurrentStep | None) -> str:
