@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from kostyor_tui.config import Settings
-from tests.headless.conftest import CliResult
+from kostyor_tui.server.runner import BackgroundServer
+from tests.headless.conftest import CliResult, write_config
 
 Cli = Callable[..., CliResult]
 
@@ -109,3 +110,27 @@ def test_config_show_with_flags_before_or_after(cli: Cli, config_file: Path) -> 
     as_json = cli("config", "show", "--output", "json")
     assert as_json.json["settings"]["region"]["value"] == "RegionTest"
     assert as_json.json["config_path"] == str(config_file)
+
+
+def test_headless_takes_the_api_url_from_flag_over_environment_over_profile(
+    server: BackgroundServer, cli: Cli, config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nowhere = "http://127.0.0.1:9"
+    write_config(config_file, f'[profiles.default]\napi_url = "{server.url}"\n')
+    assert cli("--command", "list-clusters").code == 0
+    monkeypatch.setenv("KOSTYOR_API_URL", nowhere)
+    assert cli("--command", "list-clusters").code == 6
+    assert cli("--api-url", server.url, "--command", "list-clusters").code == 0
+
+
+def test_a_named_profile_is_used(server: BackgroundServer, cli: Cli, config_file: Path) -> None:
+    write_config(
+        config_file,
+        'default_profile = "off"\n'
+        '[profiles.off]\napi_url = "http://127.0.0.1:9"\n'
+        f'[profiles.lab]\napi_url = "{server.url}"\nregion = "LabRegion"\n',
+    )
+    assert cli("--command", "list-clusters").code == 6
+    result = cli("--profile", "lab", "--command", "cluster-status", "home_lab", "--output", "json")
+    assert result.code == 0
+    assert result.json["region"] == "LabRegion"
