@@ -395,7 +395,7 @@ class Command:
     run: Runner
     arguments: tuple[Argument, ...] = ()
     mutating: bool = False
-    # The name of the Upgrade's cluster action, for the four control commands.
+    # What the four control commands (upgrade-pause ... upgrade-cancel) ask the server to do.
     action: UpgradeAction | None = None
 
 
