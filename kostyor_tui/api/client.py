@@ -509,11 +509,11 @@ class KostyorClient:
                 json_body=body,
                 timeout=self.discovery_timeout,
             )
+            return self._parse(_CLUSTER, data, what, "a cluster")
         except KostyorError as failure:
             if not _effect_unknown(failure):
                 raise
             raise await self._after_failed_discovery(failure, name, known_before) from None
-        return self._parse(_CLUSTER, data, what, "a cluster")
 
     async def _after_failed_discovery(
         self, failure: KostyorError, name: str, known_before: set[str | None]
@@ -648,12 +648,13 @@ class KostyorClient:
             body["parameters"] = dict(parameters)
         try:
             data = await self._request("POST", "upgrades", what=what, json_body=body)
+            # A garbled answer to a POST is a failure whose effect is unknown too.
+            upgrade = self._parse(_UPGRADE, data, what, "an upgrade")
         except KostyorError as failure:
             if not _effect_unknown(failure):
                 raise
             raise await self._after_failed_start(failure, cluster_id, before) from None
 
-        upgrade = self._parse(_UPGRADE, data, what, "an upgrade")
         if upgrade.id is None or upgrade.status is Status.UNKNOWN:
             cluster, upgrades = await asyncio.gather(
                 self.get_cluster(cluster_id), self.list_upgrades(cluster_id)

@@ -474,3 +474,24 @@ async def test_discovery_failure_says_whether_the_cluster_was_created(real: Quir
             await client.discover_cluster("openstack", "slow_lab")
     assert "but the cluster was created: slow_lab (new-2)" in caught.value.one_line()
     assert len(real.sent("POST")) == 1
+
+
+@pytest.mark.parametrize("answer", [b"[1]", b"<html>oops</html>", b'{"id": {"no": 1}}'])
+async def test_a_garbled_answer_to_a_post_is_re_read_too(real: QuirkyServer, answer: bytes) -> None:
+    """The upgrade was saved although its 201 answer is garbage: say so, once."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        response = real.handle(request)
+        if request.method == "POST":
+            return httpx.Response(201, content=answer)
+        return response
+
+    async with KostyorClient(API_URL, transport=httpx.MockTransport(handler)) as client:
+        with pytest.raises(ProtocolError) as started:
+            await client.start_upgrade("c-1", "newton")
+        with pytest.raises(ProtocolError) as discovered:
+            await client.discover_cluster("openstack", "garbled_lab")
+    assert "but the upgrade was saved: upgrade-1" in started.value.one_line()
+    assert "but the cluster was created: garbled_lab" in discovered.value.one_line()
+    assert len(real.sent("POST", "/upgrades")) == 1
+    assert len(real.sent("POST", "/clusters/discover")) == 1
