@@ -1,0 +1,134 @@
+"""Shared by the benchmarks: results, a server subprocess, an isolated environment.
+
+Every benchmark script prints its figures for a human and, last, one line
+`RESULTS <json>` that `run_all.py` collects into RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+CONSOLE_SCRIPT = Path(sys.executable).with_name("kostyor-tui")
+_URL_LINE = re.compile(r"serving on (http://\S+)")
+
+
+@dataclass
+class Result:
+    """One measured figure and its target, if it has one (lower is better)."""
+
+    name: str
+    value: float
+    unit: str
+    target: float | None = None
+    note: str = ""
+
+    @property
+    def met(self) -> bool | None:
+        if self.target is None:
+            return None
+        return self.value <= self.target
+
+    def line(self) -> str:
+        target = ""
+        if self.target is not None:
+            verdict = "met" if self.met else f"MISSED by {self.miss()}"
+            target = f"  (target < {self.target:g} {self.unit}: {verdict})"
+        note = f"  [{self.note}]" if self.note else ""
+        return f"{self.name}: {self.value:.3g} {self.unit}{target}{note}"
+
+    def miss(self) -> str:
+        if self.target is None or self.met:
+            return ""
+        return f"{self.value / self.target:.1f}x"
+
+
+def report(benchmark: str, results: list[Result]) -> None:
+    """Print the figures, then the machine-readable line for run_all.py."""
+    from benchmarks.machine import describe
+
+    print(f"== {benchmark} on {describe()}")
+    for result in results:
+        print("  " + result.line())
+    payload = {"benchmark": benchmark, "results": [asdict(r) for r in results]}
+    print("RESULTS " + json.dumps(payload), flush=True)
+
+
+def isolated_env(config_dir: Path, api_url: str, poll_interval: float = 2.0) -> dict[str, str]:
+    """The process environment minus KOSTYOR_*, with a config file of our own."""
+    config = config_dir / "bench-config.toml"
+    config.write_text(
+        f'[profiles.default]\napi_url = "{api_url}"\npoll_interval = {poll_interval}\n'
+    )
+    config.chmod(0o600)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KOSTYOR_")}
+    env["KOSTYOR_CONFIG"] = str(config)
+    env["PYTHONPATH"] = str(REPO)
+    return env
+
+
+@contextmanager
+def server_process(
+    db_path: Path, *, seed: str = "demo", step_seconds: float = 1.0
+) -> Iterator[str]:
+    """`kostyor-tui serve` on a free port in a subprocess; yields its URL, stops it after."""
+    log_path = db_path.with_suffix(".log")
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                str(CONSOLE_SCRIPT),
+                "serve",
+                "--port",
+                "0",
+                "--db",
+                str(db_path),
+                "--seed",
+                seed,
+                "--step-seconds",
+                str(step_seconds),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            match = _URL_LINE.search(log_path.read_text(errors="replace"))
+            if match:
+                break
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server did not start: {log_path.read_text()}")
+            time.sleep(0.02)
+        yield match.group(1)
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+@contextmanager
+def temporary_directory() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="kostyor-bench-") as directory:
+        yield Path(directory)
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
