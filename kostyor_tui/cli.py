@@ -337,7 +337,7 @@ def _run_config(args: argparse.Namespace) -> int:
     from kostyor_tui import config
 
     if args.config_mode == "init":
-        path = config.init_config(args.path, force=args.force)
+        path = config.init_config(args.path or args.config, force=args.force)
         print(f"wrote {path} (mode 0600); edit it, then check it with: {PROG} config show")
         return 0
     settings = config.load_settings(
