@@ -98,3 +98,4 @@ class Upgrade(_WithStatus):
     upgrade_end_time: Timestamp = None
     # Sent by the embedded server only; the real one does not say.
     engine: Text = None
+    driver: Text = None

@@ -142,7 +142,7 @@ async def test_whole_upgrade_with_every_action(client: KostyorClient) -> None:
     assert started.id and started.cluster_id == home.id
     assert started.status is Status.IN_PROGRESS
     assert (started.from_version, started.to_version) == ("mitaka", "newton")
-    assert started.engine == "service-by-service"
+    assert (started.engine, started.driver) == ("service-by-service", "noop")
     assert (await client.get_upgrade(started.id)).id == started.id
     assert (await client.current_upgrade(home.id)).id == started.id
     assert [u.id for u in await client.list_upgrades(home.id)] == [started.id]
