@@ -81,7 +81,7 @@ class KostyorApp(App[int]):
             clock=clock or datetime.now,
             max_backoff=max_backoff,
         )
-        self._palette_actions: dict[str, Callable[[], None]] = {
+        self.palette_actions: dict[str, Callable[[], None]] = {
             "list-clusters": self._show_cluster_list,
             "cluster-status": lambda: self._show_detail_tab("components-tab"),
             "cluster-component-list": lambda: self._show_detail_tab("components-tab"),
@@ -96,7 +96,7 @@ class KostyorApp(App[int]):
         }
         for command in COMMANDS.values():
             if command.action is not None:
-                self._palette_actions[command.name] = partial_action(self, command.action)
+                self.palette_actions[command.name] = partial_action(self, command.action)
 
     # Screens -----------------------------------------------------------------------
 
@@ -235,7 +235,7 @@ class KostyorApp(App[int]):
     # Palette ---------------------------------------------------------------------------
 
     def run_palette_command(self, name: str) -> None:
-        action = self._palette_actions.get(name)
+        action = self.palette_actions.get(name)
         if action is None:
             self.notify(
                 f"{name}: run it headless: kostyor-tui --command {name}", severity="warning"

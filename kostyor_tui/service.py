@@ -98,26 +98,23 @@ class ClusterSnapshot:
         return self.cluster.id or ""
 
 
+# Service messages are posted to each subscriber directly (bubble=False): bubbling
+# from a subscribed widget to its subscribed screen would deliver them twice.
+
 # A freshly derived snapshot and the changes since the previous one.
 Derived = tuple[ClusterSnapshot, tuple[UpgradeEvent, ...]]
 
 
-class ClustersChanged(Message):
+class ClustersChanged(Message, bubble=False):
     """The cluster list is different from the last one posted."""
-
-    # Posted to each subscriber directly; bubbling would deliver it twice.
-    bubble = False
 
     def __init__(self, clusters: tuple[Cluster, ...]) -> None:
         super().__init__()
         self.clusters = clusters
 
 
-class ClusterChanged(Message):
+class ClusterChanged(Message, bubble=False):
     """A watched cluster's data changed (snapshot None: the cluster is gone)."""
-
-    # Posted to each subscriber directly; bubbling would deliver it twice.
-    bubble = False
 
     def __init__(
         self,
@@ -131,10 +128,7 @@ class ClusterChanged(Message):
         self.events = events
 
 
-class ConnectionChanged(Message):
-    # Posted to each subscriber directly; bubbling would deliver it twice.
-    bubble = False
-
+class ConnectionChanged(Message, bubble=False):
     def __init__(self, state: ConnectionState) -> None:
         super().__init__()
         self.state = state

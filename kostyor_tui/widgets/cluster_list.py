@@ -109,10 +109,11 @@ class ClusterList(Vertical):
     @on(DataTable.RowHighlighted, "#cluster-table")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
-        self.post_message(self.Highlighted(event.row_key.value))
+        # An empty table highlights "no row" (row_key None).
+        self.post_message(self.Highlighted(event.row_key.value if event.row_key else None))
 
     @on(DataTable.RowSelected, "#cluster-table")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
-        if event.row_key.value:
+        if event.row_key and event.row_key.value:
             self.post_message(self.Chosen(event.row_key.value))

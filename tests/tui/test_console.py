@@ -107,8 +107,11 @@ async def test_pause_and_continue(server_factory, make_app):
         await wait_for(
             pilot, lambda: upgrade_status(app, cluster_id) is Status.IN_PROGRESS, "continuing"
         )
-        log = "\n".join(screen.query_one("#event-log").lines)
-        assert "UPGRADE PAUSED" in log and "UPGRADE IN PROGRESS" in log
+        lines = screen.query_one("#event-log").lines
+        paused = [line for line in lines if "upgrade UPGRADE IN PROGRESS → UPGRADE PAUSED" in line]
+        resumed = [line for line in lines if "upgrade UPGRADE PAUSED → UPGRADE IN PROGRESS" in line]
+        # Each change is logged once, however many widgets listen to the service.
+        assert len(paused) == 1 and len(resumed) == 1, lines
 
 
 async def test_rollback_through_the_confirmation(server_factory, make_app):
