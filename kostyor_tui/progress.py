@@ -124,7 +124,8 @@ class _Topology:
     def entry_key(self, service: Service) -> tuple[tuple[int, str], str]:
         return (self.service_key(_name(service)), service.id or "")
 
-    def host_key(self, host_id: str | None) -> tuple[int, str, str]:
+    def ranks(self) -> dict[str | None, int]:
+        """Each host's rank (its most important service), for every host an instance is on."""
         ranks = self.host_ranks
         if ranks is None:
             ranks = self.host_ranks = {}
@@ -133,7 +134,10 @@ class _Topology:
                 for each_host in host_ids:
                     if rank < ranks.get(each_host, _NO_RANK):
                         ranks[each_host] = rank
-        return (ranks.get(host_id, _NO_RANK), self.label(host_id), host_id or "")
+        return ranks
+
+    def host_key(self, host_id: str | None) -> tuple[int, str, str]:
+        return (self.ranks().get(host_id, _NO_RANK), self.label(host_id), host_id or "")
 
 
 def service_instances(hosts: Sequence[Host], services: Sequence[Service]) -> list[ServiceInstance]:
@@ -156,42 +160,52 @@ def engine_order(
             sorted({_name(service) for service in services}, key=topology.service_key)
         )
     }
+    # Each group is a list of flat tuples, (position, id, sequence, ...): they sort
+    # in C, and the unique sequence number keeps equal keys from comparing models.
+    sequence = 0
     ordered: list[ServiceInstance] = []
-    # Groups are sorted twice, stably (by id, then by position), so that the
-    # sort keys are plain ints and strings instead of 30,000 fresh tuples.
     if engine == SERVICE_BY_SERVICE:
-        every_host = {host_id for _, host_ids in topology.entries() for host_id in host_ids}
-        host_position = {
-            host_id: index
-            for index, host_id in enumerate(sorted(every_host, key=topology.host_key))
-        }
-        by_name: dict[str, tuple[list[Service], list[str | None]]] = {}
+        host_order = sorted(topology.ranks(), key=topology.host_key)
+        host_position = {host_id: index for index, host_id in enumerate(host_order)}
+        hostnames = {host_id: topology.label(host_id) for host_id in host_order}
+        by_name: dict[str, list[tuple[int, str, int, Service, str | None]]] = {}
         for service, host_ids in topology.entries():
-            group = by_name.get(_name(service))
+            name = _name(service)
+            group = by_name.get(name)
             if group is None:
-                group = by_name[_name(service)] = ([], [])
+                group = by_name[name] = []
+            service_id = service.id or ""
             for host_id in host_ids:
-                group[0].append(service)
-                group[1].append(host_id)
+                sequence += 1
+                group.append((host_position[host_id], service_id, sequence, service, host_id))
         for name in sorted(by_name, key=name_position.__getitem__):
-            entries, on_hosts = by_name[name]
-            indexes = sorted(range(len(entries)), key=lambda i: entries[i].id or "")
-            indexes.sort(key=lambda i: host_position[on_hosts[i]])
-            ordered.extend(topology.instance(entries[i], on_hosts[i]) for i in indexes)
+            group = by_name[name]
+            group.sort()
+            ordered.extend(
+                ServiceInstance(service.id, name, host_id, hostnames[host_id], service.version)
+                for _, _, _, service, host_id in group
+            )
         return ordered
-    by_host: dict[str | None, list[Service]] = {}
+    by_host: dict[str | None, list[tuple[int, str, int, Service]]] = {}
     for service, host_ids in topology.entries():
+        item_key = name_position[_name(service)]
+        service_id = service.id or ""
         for host_id in host_ids:
-            group_of_host = by_host.get(host_id)
-            if group_of_host is None:
-                by_host[host_id] = [service]
+            sequence += 1
+            item = (item_key, service_id, sequence, service)
+            on_host = by_host.get(host_id)
+            if on_host is None:
+                by_host[host_id] = [item]
             else:
-                group_of_host.append(service)
+                on_host.append(item)
     for host_id in sorted(by_host, key=topology.host_key):
         on_host = by_host[host_id]
-        on_host.sort(key=lambda service: service.id or "")
-        on_host.sort(key=lambda service: name_position[_name(service)])
-        ordered.extend(topology.instance(service, host_id) for service in on_host)
+        on_host.sort()
+        hostname = topology.label(host_id)
+        ordered.extend(
+            ServiceInstance(service.id, _name(service), host_id, hostname, service.version)
+            for _, _, _, service in on_host
+        )
     return ordered
 
 
