@@ -20,6 +20,7 @@ from kostyor_tui.api.errors import (
     TimedOut,
 )
 from kostyor_tui.api.status import Status
+from tests.api.loopback import loopback_server, read_request_head
 from tests.api.quirky_server import QuirkyServer, json_response
 
 API_URL = "https://ops.example/kostyor/"
@@ -495,3 +496,31 @@ async def test_a_garbled_answer_to_a_post_is_re_read_too(real: QuirkyServer, ans
     assert "but the cluster was created: garbled_lab" in discovered.value.one_line()
     assert len(real.sent("POST", "/upgrades")) == 1
     assert len(real.sent("POST", "/clusters/discover")) == 1
+
+
+async def test_quirk_10_concurrency_is_bounded_on_real_sockets() -> None:
+    """Counted by a loopback server: connections open at once never exceed the pool."""
+    open_now = 0
+    most = 0
+
+    async def slow_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal open_now, most
+        open_now += 1
+        most = max(most, open_now)
+        try:
+            await read_request_head(reader)
+            await asyncio.sleep(0.02)
+            writer.write(
+                b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n[]"
+            )
+            await writer.drain()
+        finally:
+            open_now -= 1
+
+    async with (
+        loopback_server(slow_answer) as port,
+        KostyorClient(f"http://127.0.0.1:{port}/", max_connections=2) as client,
+    ):
+        results = await asyncio.gather(*(client.list_clusters() for _ in range(12)))
+    assert results == [[]] * 12
+    assert most == 2
