@@ -13,9 +13,12 @@ are flattened into one instance per (service entry, host) pair, read from
 (a server may fill only one side).
 
 Fleet scale (2,000 hosts, 30,000 instances) shapes the code: every function
-is linear (sorting only the hosts or one host's services), and instances are
-streamed rather than stored, because holding tens of thousands of small
-objects sets off full garbage collections over every live API model.
+is a few linear passes (`engine_order` alone sorts, group by group), and
+instances are streamed rather than stored, because holding tens of thousands
+of small objects sets off full garbage collections over every live API model.
+At that scale `upgrade_progress`, `host_states`, `version_counts` and
+`component_rows` each take 10-35 ms here; `engine_order`, which builds every
+instance, about 50.
 """
 
 import operator
