@@ -48,9 +48,10 @@ class Result:
         return f"{self.name}: {self.value:.3g} {self.unit}{target}{note}"
 
     def miss(self) -> str:
+        """How far over the target, in percent of it ("" when met or without a target)."""
         if self.target is None or self.met:
             return ""
-        return f"{self.value / self.target:.1f}x"
+        return f"{100 * (self.value / self.target - 1):.0f}%"
 
 
 def report(benchmark: str, results: list[Result]) -> None:

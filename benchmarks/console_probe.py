@@ -114,6 +114,7 @@ async def idle(seconds: float) -> dict[str, Any]:
 
 async def large(server_url: str, updates: int) -> dict[str, Any]:
     import httpx
+    from textual.screen import Screen
 
     from benchmarks.large_fleet import LARGE_NAME
     from kostyor_tui import service as service_module
@@ -148,6 +149,7 @@ async def large(server_url: str, updates: int) -> dict[str, Any]:
     spans.wrap(service_module, "build_snapshot", "derive progress")
     spans.wrap(ApiService, "_apply_cluster", "apply to the service", after=after_apply)
     spans.wrap(MainScreen, "_show_detail", "update widgets")
+    spans.wrap(Screen, "_on_timer_update", "layout and render")
 
     async def cycles(event: asyncio.Event, count: int) -> tuple[float, float, float]:
         """Main-thread CPU, process CPU and wall time over `count` occurrences of `event`."""
@@ -174,6 +176,7 @@ async def large(server_url: str, updates: int) -> dict[str, Any]:
         large_id = next(c.id for c in app.service.clusters if c.name == LARGE_NAME)
 
         # Opening the large cluster's detail: cursor down, as an operator would.
+        spans.reset()
         opened = time.perf_counter()
         await pilot.press("down")
         await _until(lambda: main.selected_cluster_id == large_id, "the selection")
@@ -181,6 +184,7 @@ async def large(server_url: str, updates: int) -> dict[str, Any]:
         await pilot.pause(0)
         open_seconds = time.perf_counter() - opened
         components = main.detail.component_table.row_count
+        open_spans = dict(spans.seconds)
         last_seen[large_id] = app.service.snapshot(large_id)
 
         # Polls with nothing changed (no upgrade yet): the cost of just polling it.
@@ -206,6 +210,7 @@ async def large(server_url: str, updates: int) -> dict[str, Any]:
         await pilot.press("q")
     return {
         "open_seconds": open_seconds,
+        "open_spans_ms": {k: 1000 * v for k, v in open_spans.items()},
         "components": components,
         "idle_polls": 3,
         "idle_main_thread_ms_per_poll": 1000 * idle_main / 3,

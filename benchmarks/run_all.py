@@ -45,7 +45,7 @@ def verdict(result: dict) -> str:
         return ""
     if result["value"] <= target:
         return "met"
-    return f"**missed** ({result['value'] / target:.1f}x the target)"
+    return f"**missed** by {100 * (result['value'] / target - 1):.0f}%"
 
 
 def markdown(payloads: list[dict], machine: str, when: str) -> str:
