@@ -531,15 +531,27 @@ def allowed_actions(status: Status) -> tuple[str, ...]:
     return tuple(action for action in ACTIONS if status in _ACTIONS_ALLOWED_IN[action])
 
 
+# Why a new upgrade is refused while the cluster's last one is unfinished. The
+# real server only refuses `UPGRADE IN PROGRESS` (quirk 6), but a second plan on
+# top of a paused, failed or rolling-back one leaves the cluster at mixed
+# versions with nobody owning them, so the client refuses those too.
+_UNFINISHED_UPGRADE: dict[Status, str] = {
+    Status.IN_PROGRESS: "an upgrade is already in progress",
+    Status.PAUSED: "an upgrade is paused: continue, roll back or cancel it first",
+    Status.ERROR: "the last upgrade failed: continue or roll it back first",
+    Status.ROLLBACK_IN_PROGRESS: "a rollback is in progress",
+}
+
+
 def can_start_upgrade(status: Status) -> bool:
-    """A new upgrade is accepted unless one is exactly in progress (contract, quirk 6)."""
-    return status is not Status.IN_PROGRESS
+    """A new upgrade may start only when the cluster has no unfinished upgrade."""
+    return status not in _UNFINISHED_UPGRADE
 
 
 def start_refusal(status: Status, version: str | None) -> str | None:
     """Why a cluster cannot start an upgrade now, or None when it can."""
-    if not can_start_upgrade(status):
-        return "an upgrade is already in progress"
+    if status in _UNFINISHED_UPGRADE:
+        return _UNFINISHED_UPGRADE[status]
     if not version or version == UNKNOWN_VERSION:
         return "the cluster's version is unknown"
     return None

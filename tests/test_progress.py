@@ -388,12 +388,20 @@ def test_allowed_actions(status: Status, actions: tuple[str, ...]) -> None:
 
 
 def test_can_start_upgrade_and_why_not() -> None:
-    assert not can_start_upgrade(Status.IN_PROGRESS)
+    unfinished = {
+        Status.IN_PROGRESS,
+        Status.PAUSED,
+        Status.ERROR,
+        Status.ROLLBACK_IN_PROGRESS,
+    }
     for status in Status:
-        if status is not Status.IN_PROGRESS:
-            assert can_start_upgrade(status), status
+        assert can_start_upgrade(status) is (status not in unfinished), status
     assert start_refusal(Status.READY, "mitaka") is None
+    assert start_refusal(Status.CANCELLED, "mitaka") is None
     assert start_refusal(Status.IN_PROGRESS, "mitaka") == "an upgrade is already in progress"
+    assert "paused" in start_refusal(Status.PAUSED, "mitaka")
+    assert "failed" in start_refusal(Status.ERROR, "mitaka")
+    assert "rollback" in start_refusal(Status.ROLLBACK_IN_PROGRESS, "mitaka")
     assert start_refusal(Status.READY, "unknown") == "the cluster's version is unknown"
     assert start_refusal(Status.READY, None) == "the cluster's version is unknown"
 
