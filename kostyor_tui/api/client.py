@@ -209,7 +209,9 @@ class KostyorClient:
             base_url=url,
             auth=httpx.BasicAuth(username, password or "") if username else None,
             headers=headers,
-            verify=_ssl_verify(verify),
+            # Plain http never uses TLS (redirects are not followed): skip loading
+            # the CA store, a noticeable part of a headless command's start-up.
+            verify=_ssl_verify(verify) if url.scheme == "https" else False,
             # Waiting for a free connection is bounded by the semaphore and the
             # other requests' own timeouts, not by a pool timeout of its own.
             timeout=httpx.Timeout(timeout, pool=None),
