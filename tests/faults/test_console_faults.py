@@ -170,3 +170,45 @@ async def test_pause_meeting_a_fault_is_sent_once_and_shown(
         assert proxy.count("POST") == 0
     on_server = httpx.get(f"{server.url}/upgrades/{started.json()['id']}", timeout=10).json()
     assert on_server["status"] == expected.value
+
+
+async def test_upgrade_view_keeps_its_data_through_a_fault_and_resumes(
+    tmp_path: Path, server_factory: Callable[..., BackgroundServer]
+) -> None:
+    server = server_factory(step_seconds=0.2)
+    with FaultProxy(server.url) as proxy:
+        app = make_app(tmp_path, proxy.url)
+        async with app.run_test(size=(120, 40)) as pilot:
+            cluster_id = await select_cluster(pilot, app, "home_lab")
+            started = httpx.post(
+                f"{server.url}/upgrades",
+                json={"cluster_id": cluster_id, "to_version": "newton"},
+                timeout=10,
+            )
+            assert started.status_code == 201
+            await pilot.press("o")
+            await wait_for(pilot, lambda: isinstance(app.screen, UpgradeScreen), "upgrade view")
+            screen = app.screen
+            hosts = screen.query_one("#upgrade-hosts")
+            await wait_for(pilot, lambda: hosts.row_count > 0, "the host table")
+
+            def upgraded() -> int:
+                snapshot = app.service.snapshot(cluster_id)
+                return snapshot.progress.services_upgraded if snapshot and snapshot.progress else 0
+
+            await wait_for(pilot, lambda: upgraded() >= 1, "a step done")
+            fault = proxy.inject(Fault.status_500_html(method="GET"))
+            await wait_for(pilot, lambda: app.service.connection.connected is False, "failure")
+            await failed_polls(pilot, proxy, fault, 3)
+            before = upgraded()
+            assert app.screen is screen
+            assert "disconnected since" in header_text(app)
+            assert hosts.row_count > 0
+
+            # The upgrade went on meanwhile on the server; the view catches up once back.
+            proxy.clear()
+            await wait_for(pilot, lambda: app.service.connection.connected is True, "recovery")
+            await wait_for(pilot, lambda: upgraded() > before, "progress after recovery")
+            assert app.screen is screen
+            await pilot.press("escape", "q")
+        assert proxy.mutations() == []

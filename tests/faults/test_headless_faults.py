@@ -11,6 +11,8 @@ request sent once, and the server's state matches what the line says.
 
 import dataclasses
 import json
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -308,3 +310,38 @@ def test_discover_cluster_under_fault_posts_once(
     assert proxy.count("POST") == 1
     names = [c["name"] for c in server_get(server, "/clusters")]
     assert names.count("fresh") == (1 if created else 0)
+
+
+# Watching an upgrade when the API fails midway
+
+
+def test_watch_stops_with_one_line_when_the_api_fails_midway(
+    capsys: pytest.CaptureFixture[str], server: BackgroundServer, proxy: FaultProxy
+) -> None:
+    home_lab = cluster_id(server, "home_lab")
+    started = httpx.post(
+        f"{server.url}/upgrades", json={"cluster_id": home_lab, "to_version": "newton"}, timeout=10
+    )
+    assert started.status_code == 201
+    upgrade_id = started.json()["id"]
+
+    def fail_after_three_polls() -> None:
+        deadline = time.monotonic() + 30
+        while proxy.count("GET", r"^/upgrades/") < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        proxy.inject(Fault.status_500_html())
+
+    injector = threading.Thread(target=fail_after_three_polls, daemon=True)
+    injector.start()
+    outcome = run(capsys, proxy, "upgrade-status", upgrade_id, "--watch", "--output", "json")
+    injector.join(timeout=30)
+
+    assert outcome.code == 7, outcome
+    assert "Traceback" not in outcome.err
+    assert outcome.line.startswith("kostyor-tui: error: ")
+    assert "HTML page" in outcome.line
+    # What was seen before the failure was printed, one JSON document per line.
+    reports = [json.loads(line) for line in outcome.out.splitlines()]
+    assert reports
+    assert {report["id"] for report in reports} == {upgrade_id}
+    assert proxy.mutations() == []
