@@ -284,6 +284,12 @@ def _open(db_path: Path) -> sqlite3.Connection:
     return connection
 
 
+def failed_steps(db_path: Path) -> int:
+    """How many step attempts failed (injected failures, later continued)."""
+    with _open(db_path) as db:
+        return db.execute("SELECT COUNT(*) FROM step_log WHERE outcome = 'failed'").fetchone()[0]
+
+
 def check_database(db_path: Path, *, expect_finished: bool = True) -> list[str]:
     """Every invariant the store promises, checked on the file; returns the problems found."""
     problems: list[str] = []

@@ -19,6 +19,7 @@ from tests.load.harness import (
     check_database,
     discover_clusters,
     drain,
+    failed_steps,
     run_client,
     snapshot,
 )
@@ -27,6 +28,8 @@ from tests.support.servers import running_server
 CLIENTS = 24
 ITERATIONS = 40
 LOAD_SECONDS = 8.0
+# Some steps fail, so upgrades also go through UPGRADE ERROR and are continued.
+FAIL_RATE = 0.02
 CLUSTER_NAMES = [f"load-{n}" for n in range(5)]
 # 2 controllers, 4 computes, 1 storage node: 46 service instances, so an upgrade
 # takes about a second at 0.02 s a step and several run through during the load.
@@ -36,7 +39,9 @@ TOPOLOGY = {"controllers": "2", "computes": "4", "storage": "1", "version": "mit
 async def test_concurrent_clients_while_upgrades_run(tmp_path: Path) -> None:
     db_path = tmp_path / "load.sqlite3"
     ledger = Ledger()
-    with running_server(db_path, seed="demo", step_seconds=0.02) as server:
+    with running_server(
+        db_path, seed="demo", step_seconds=0.02, fail_rate=FAIL_RATE, random_seed=5
+    ) as server:
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as admin:
             cluster_ids = await discover_clusters(admin, CLUSTER_NAMES, TOPOLOGY)
             deadline = time.monotonic() + LOAD_SECONDS
@@ -72,3 +77,5 @@ async def test_concurrent_clients_while_upgrades_run(tmp_path: Path) -> None:
 
     assert check_acknowledged(ledger, after_load) == []
     assert check_database(db_path) == []
+    # Injected step failures happened and were continued through.
+    assert failed_steps(db_path) > 0

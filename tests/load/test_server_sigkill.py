@@ -25,6 +25,7 @@ from tests.load.harness import (
     check_database,
     discover_clusters,
     drain,
+    failed_steps,
     run_client,
     snapshot,
 )
@@ -72,7 +73,9 @@ def _step_log_kept(before: Snapshot, after: Snapshot) -> list[str]:
 async def test_sigkill_at_random_points_loses_nothing_and_repeats_nothing(tmp_path: Path) -> None:
     rng = random.Random(SEED)
     db_path = tmp_path / "killed.sqlite3"
-    server = ServerProcess(db_path, seed="empty", step_seconds=0.02)
+    server = ServerProcess(
+        db_path, seed="empty", step_seconds=0.02, fail_rate=0.02, random_seed=SEED
+    )
     problems: list[str] = []
     acknowledged: list[Acknowledged] = []
     kills_during_upgrades = 0
@@ -104,6 +107,7 @@ async def test_sigkill_at_random_points_loses_nothing_and_repeats_nothing(tmp_pa
     final = snapshot(db_path)
     assert _step_log_kept(previous, final) == []
     assert check_database(db_path) == []
+    assert failed_steps(db_path) > 0
     # Every upgrade the server acknowledged exists and was driven to its end.
     started = {ack.upgrade_id for ack in acknowledged if ack.kind == "start"}
     assert started <= {u["id"] for u in upgrades}
