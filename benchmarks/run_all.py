@@ -53,7 +53,7 @@ def markdown(payloads: list[dict], machine: str, when: str) -> str:
         "# Benchmark results",
         "",
         f"Last run {when} on {machine}.",
-        "Rerun with `.venv/bin/python benchmarks/run_all.py` (about three minutes).",
+        "Rerun with `.venv/bin/python benchmarks/run_all.py` (about two minutes).",
         "",
         "| benchmark | figure | target | verdict | notes |",
         "|---|---|---|---|---|",

@@ -175,3 +175,14 @@ def test_stop_closes_the_port(upstream: ThreadingHTTPServer) -> None:
     hanging.close()
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", proxy.port), timeout=2)
+
+
+def test_slow_without_forwarding_reaches_the_server_only_after_the_delay(
+    proxy: FaultProxy, upstream: ThreadingHTTPServer
+) -> None:
+    proxy.inject(Fault.slow(0.5, method="POST", forward=False))
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(f"{proxy.url}/upgrades", json={}, timeout=0.1)
+    assert upstream.posts == 0  # type: ignore[attr-defined]
+    # A patient client gets the real answer.
+    assert httpx.post(f"{proxy.url}/upgrades", json={}, timeout=5).status_code == 201

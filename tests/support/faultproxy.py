@@ -115,7 +115,11 @@ class Fault:
 
     @classmethod
     def slow(cls, delay: float, *, forward: bool = True, **scope: Any) -> Fault:
-        """Answer only after `delay` seconds (the request still reaches the server)."""
+        """Answer only after `delay` seconds.
+
+        With `forward` the server gets the request at once (it acts, the answer is
+        late); without, the request reaches the server only after the delay.
+        """
         return cls("slow", "slow", delay=delay, forward=forward, **scope)
 
     @classmethod
@@ -334,8 +338,7 @@ class FaultProxy:
 
         if fault.kind == "slow":
             await asyncio.sleep(fault.delay)
-            assert upstream is not None
-            status, headers, body = upstream
+            status, headers, body = upstream or await self._forward(request)
             await _respond(writer, status, headers, body, keep_alive=False)
             return False
         if fault.kind == "close":
