@@ -186,3 +186,13 @@ def test_slow_without_forwarding_reaches_the_server_only_after_the_delay(
     assert upstream.posts == 0  # type: ignore[attr-defined]
     # A patient client gets the real answer.
     assert httpx.post(f"{proxy.url}/upgrades", json={}, timeout=5).status_code == 201
+
+
+def test_upstream_down_answers_502() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    with FaultProxy(f"http://127.0.0.1:{closed}") as proxy:
+        response = httpx.get(f"{proxy.url}/clusters", timeout=2)
+    assert response.status_code == 502
+    assert b"unreachable" in response.content

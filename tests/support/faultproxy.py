@@ -369,7 +369,12 @@ class FaultProxy:
 
     async def _forward(self, request: _Request) -> tuple[int, list[tuple[str, str]], bytes]:
         host, port = self._upstream
-        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            reader, writer = await asyncio.open_connection(host, port)
+        except OSError as error:
+            # As a real reverse proxy would: the client learns the upstream is down.
+            body = f"upstream {host}:{port} unreachable: {error}".encode()
+            return 502, [("Content-Type", "text/plain")], body
         try:
             lines = [f"{request.method} {self._upstream_prefix}{request.path} HTTP/1.1"]
             for name, value in request.headers:
