@@ -44,7 +44,7 @@ EVENT_HISTORY = 2000
 # A poll that sees more instance changes than this logs a count for the rest,
 # so a 30,000-instance cluster cannot flood the log in one go.
 EVENTS_PER_POLL = 25
-# The pause after a poll is at least this many times as long as the poll took.
+# The pause after a poll is at least this many times the CPU time the poll took.
 SLOW_POLL_FACTOR = 3
 
 
@@ -384,8 +384,13 @@ class ApiService:
             self._timer = None
 
     def _schedule(self, delay: float) -> None:
-        if self._closed:
-            return
+        # Start the timer from the app's own task: a timer started from another
+        # task's context (a test, a foreign callback) may never fire.
+        self.app.call_next(self._set_timer, delay)
+
+    def _set_timer(self, delay: float) -> None:
+        if self._closed or self._polling:
+            return  # a running poll schedules the next one when it ends
         if self._timer is not None:
             self._timer.stop()
         # A zero delay would divide by zero inside Textual's Timer.
@@ -400,14 +405,12 @@ class ApiService:
         self.app.run_worker(self._poll(), group=POLL_GROUP, exit_on_error=False)
 
     async def _poll(self) -> None:
-        started = time.monotonic()
         delay = self.poll_interval
         try:
-            await self._poll_once()
-            # A poll that takes long (a huge cluster, a slow API) is followed by a
-            # longer pause, so polling never eats most of the CPU or the API.
-            elapsed = time.monotonic() - started
-            delay = min(max(self.poll_interval, elapsed * SLOW_POLL_FACTOR), self.max_backoff)
+            cpu_seconds = await self._poll_once()
+            # A poll that costs much CPU (parsing and deriving a huge cluster) is
+            # followed by a longer pause, so polling never eats most of a core.
+            delay = min(max(self.poll_interval, cpu_seconds * SLOW_POLL_FACTOR), self.max_backoff)
         except asyncio.CancelledError:
             raise
         except KostyorError as error:
@@ -439,9 +442,12 @@ class ApiService:
         self._post_connection()
         return delay
 
-    async def _poll_once(self) -> None:
+    async def _poll_once(self) -> float:
+        """Poll once; the CPU time the client thread spent on it."""
         watched = [cid for cid in self._watched if cid]
-        clusters, releases, fetched = await self._io.run(self._fetch(watched, self.releases))
+        clusters, releases, fetched, cpu_seconds = await self._io.run(
+            self._fetch(watched, self.releases)
+        )
         now = self.clock()
         # Success: only now replace the last good data.
         self._failures = 0
@@ -461,18 +467,20 @@ class ApiService:
             retry_in=None,
         )
         self._post_connection()
+        return cpu_seconds
 
     async def _fetch(
         self, watched: list[str], releases: tuple[str, ...]
-    ) -> tuple[tuple[Cluster, ...], tuple[str, ...], list[Derived | None]]:
+    ) -> tuple[tuple[Cluster, ...], tuple[str, ...], list[Derived | None], float]:
         """One poll's reads and derivations; runs on the client's own loop and thread."""
+        cpu_start = time.thread_time()
         clusters = tuple(await self._client.list_clusters())
         if not releases:
             releases = tuple(await self._client.list_all_versions())
         fetched = await asyncio.gather(
             *(self._fetch_cluster(cid, clusters, releases) for cid in watched)
         )
-        return clusters, releases, list(fetched)
+        return clusters, releases, list(fetched), time.thread_time() - cpu_start
 
     async def _fetch_cluster(
         self, cluster_id: str, clusters: tuple[Cluster, ...], releases: tuple[str, ...]

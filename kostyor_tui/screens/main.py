@@ -6,12 +6,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Input, TabbedContent
 
 from kostyor_tui.service import ClusterChanged, ClustersChanged, service_of
 from kostyor_tui.widgets.cluster_detail import ClusterDetail
 from kostyor_tui.widgets.cluster_list import ClusterList
 from kostyor_tui.widgets.status_header import StatusHeader
+
+# Seconds the sidebar cursor must rest on a cluster before its detail is shown.
+HIGHLIGHT_SETTLE = 0.15
 
 
 class MainScreen(Screen[None]):
@@ -31,6 +35,7 @@ class MainScreen(Screen[None]):
         self.selected_cluster_id: str | None = None
         self._stale = False
         self._pending_select: str | None = None
+        self._highlight_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(self._profile, self._api_url)
@@ -83,7 +88,15 @@ class MainScreen(Screen[None]):
             self._show_detail()
 
     def on_cluster_list_highlighted(self, message: ClusterList.Highlighted) -> None:
-        self.select_cluster(message.cluster_id)
+        # Holding j/k (or a rebuilt list) moves the cursor many times; open only the
+        # cluster it rests on, since a big cluster's detail costs a table rebuild.
+        if self._highlight_timer is not None:
+            self._highlight_timer.stop()
+        self._highlight_timer = self.set_timer(HIGHLIGHT_SETTLE, self._highlight_settled)
+
+    def _highlight_settled(self) -> None:
+        self._highlight_timer = None
+        self.select_cluster(self.cluster_list.table.cursor_key)
 
     def on_cluster_list_chosen(self, message: ClusterList.Chosen) -> None:
         self.app.open_upgrade_screen(message.cluster_id)  # type: ignore[attr-defined]
@@ -99,6 +112,7 @@ class MainScreen(Screen[None]):
             service.watch(cluster_id)
             self.cluster_list.select(cluster_id)
         self._show_detail()
+        self.refresh_bindings()  # the footer's cluster keys depend on a selection
 
     def _show_detail(self) -> None:
         # While another screen is on top, skip the work and redraw on return.

@@ -3,6 +3,7 @@
 from collections.abc import Mapping, Sequence
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static, TabbedContent, TabPane
@@ -109,6 +110,7 @@ class ClusterDetail(Vertical):
     def __init__(self, region: str | None = None, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._region = region
+        self._snapshot: ClusterSnapshot | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("Select a cluster", id="cluster-summary")
@@ -146,17 +148,26 @@ class ClusterDetail(Vertical):
         summary = self.query_one("#cluster-summary", Static)
         if cluster is None:
             summary.update("No cluster selected")
-            self.component_table.sync_rows([])
-            self.host_table.sync_rows([])
-            return
-        summary.update(summary_text(cluster, snapshot, self._region))
-        if snapshot is None or snapshot.cluster_id != cluster.id:
+        else:
+            summary.update(summary_text(cluster, snapshot, self._region))
+        if cluster is None or snapshot is None or snapshot.cluster_id != cluster.id:
             # Never leave another cluster's rows under this one's name while it loads.
-            self.component_table.sync_rows([])
-            self.host_table.sync_rows([])
-            return
-        self.component_table.sync_rows(component_table_rows(snapshot))
-        self.host_table.sync_rows(host_table_rows(snapshot))
+            snapshot = None
+        self._snapshot = snapshot
+        self._sync_active_tab()
+
+    def _sync_active_tab(self) -> None:
+        """Fill only the visible table: a hidden one with thousands of hosts is filled
+        when its tab is opened."""
+        snapshot = self._snapshot
+        if self.query_one("#detail-tabs", TabbedContent).active == "hosts-tab":
+            self.host_table.sync_rows(host_table_rows(snapshot) if snapshot else [])
+        else:
+            self.component_table.sync_rows(component_table_rows(snapshot) if snapshot else [])
+
+    @on(TabbedContent.TabActivated, "#detail-tabs")
+    def _tab_activated(self) -> None:
+        self._sync_active_tab()
 
     def toggle_tab(self) -> str:
         tabs = self.query_one("#detail-tabs", TabbedContent)

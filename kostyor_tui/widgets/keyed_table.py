@@ -54,21 +54,7 @@ class KeyedTable(DataTable[object]):
         """
         keys = [key for key, _ in rows]
         if keys == self._order:
-            changed = 0
-            columns = [key for _, key in self._column_spec]
-            for key, cells in rows:
-                old = self._rows[key]
-                if old == cells:
-                    continue
-                for column, before, after in zip(columns, old, cells, strict=True):
-                    if before != after:
-                        # Widen a column when needed, never shrink it: shrinking makes
-                        # DataTable re-measure every cell of the column, per update.
-                        wider = cell_width(after) > self.columns[ColumnKey(column)].content_width
-                        self.update_cell(key, column, after, update_width=wider)
-                        changed += 1
-                self._rows[key] = cells
-            return changed
+            return self._update_cells(rows)
         cursor_key = self.cursor_key
         self.clear()
         self._order = keys
@@ -78,6 +64,31 @@ class KeyedTable(DataTable[object]):
         if cursor_key in self._rows:
             self.move_cursor(row=self._order.index(cursor_key), animate=False)
         return len(rows) * len(self._column_spec)
+
+    def _update_cells(self, rows: Sequence[tuple[str, Row]]) -> int:
+        columns = [key for _, key in self._column_spec]
+        updates: list[tuple[str, str, object]] = []
+        for key, cells in rows:
+            old = self._rows[key]
+            if old != cells:
+                updates.extend(
+                    (key, column, after)
+                    for column, before, after in zip(columns, old, cells, strict=True)
+                    if before != after
+                )
+                self._rows[key] = cells
+        # Ask DataTable to re-measure at most one cell per column, the widest, and only
+        # when it is wider than the column: any other width update makes DataTable
+        # measure every cell of the column again, which freezes a table of thousands.
+        widest: dict[str, tuple[int, int]] = {}
+        for index, (_, column, value) in enumerate(updates):
+            width = cell_width(value)
+            if width > widest.get(column, (self.columns[ColumnKey(column)].content_width, -1))[0]:
+                widest[column] = (width, index)
+        grow = {index for _, index in widest.values()}
+        for index, (key, column, value) in enumerate(updates):
+            self.update_cell(key, column, value, update_width=index in grow)
+        return len(updates)
 
     @property
     def cursor_key(self) -> str | None:

@@ -8,6 +8,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Log, ProgressBar
 
 from kostyor_tui import progress
+from kostyor_tui.api.status import Status
 from kostyor_tui.service import ClusterSnapshot, UpgradeEvent
 from kostyor_tui.widgets.badges import host_state_text
 from kostyor_tui.widgets.keyed_table import Row
@@ -101,10 +102,14 @@ class ProgressPanel(Vertical):
         self.query_one("#services-label", Label).update(
             f"Services {done.services_upgraded}/{done.services_total}"
         )
-        start = snapshot.upgrade.upgrade_start_time if snapshot.upgrade else None
-        left = progress.eta(start, now, done.services_upgraded, done.services_total)
         line = Text(step_text(snapshot))
-        line.append(f"   {format_eta(left)}", style="bold")
+        if snapshot.status is Status.IN_PROGRESS:
+            start = snapshot.upgrade.upgrade_start_time if snapshot.upgrade else None
+            left = progress.eta(start, now, done.services_upgraded, done.services_total)
+            line.append(f"   {format_eta(left)}", style="bold")
+        else:
+            # The pace so far says nothing while paused, failed or going backwards.
+            line.append(f"   ETA — ({snapshot.status or 'unknown'})", style="#8a8a8a")
         self.query_one("#step-line", Label).update(line)
 
 

@@ -72,10 +72,11 @@ async def select_cluster(pilot: Pilot[object], app: KostyorApp, name: str) -> st
     await wait_for(pilot, lambda: cluster_id in table.row_keys, f"{name} in the sidebar")
     table.focus()
     # Walk the cursor with the keyboard, as an operator would.
+    target = table.row_keys.index(cluster_id)
     for _ in range(table.row_count):
         if table.cursor_key == cluster_id:
             break
-        await pilot.press("j")
+        await pilot.press("j" if table.cursor_row < target else "k")
     assert table.cursor_key == cluster_id, f"{name} is not in the sidebar"
     await wait_for(
         pilot, lambda: app.service.snapshot(cluster_id) is not None, f"the detail of {name}"

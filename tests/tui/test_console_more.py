@@ -84,6 +84,7 @@ async def test_discover_a_cluster_through_the_dialog(server, make_app):
             ),
             "the new cluster selected",
         )
+        await pilot.press("t")
         await wait_for(pilot, lambda: len(main.detail.host_table.row_keys) == 4, "its four hosts")
 
 

@@ -1,0 +1,50 @@
+"""A cluster of thousands of hosts: polls update changed cells, never rebuild the tables."""
+
+from kostyor_tui.api.status import Status
+from kostyor_tui.screens.upgrade import UpgradeScreen
+from kostyor_tui.widgets.keyed_table import KeyedTable
+from tests.tui.conftest import select_cluster, start_upgrade_via_dialog, upgrade_status, wait_for
+
+COMPUTES = 2000
+
+
+async def test_polls_update_cells_in_place_on_a_large_cluster(
+    server_factory, make_app, monkeypatch
+):
+    server = server_factory(step_seconds=0.05)
+    app = make_app(server.url, poll_interval=0.3)
+    rebuilds: list[str] = []
+    original_clear = KeyedTable.clear
+
+    def counting_clear(self, columns=False):
+        rebuilds.append(self.id or "?")
+        return original_clear(self, columns)
+
+    monkeypatch.setattr(KeyedTable, "clear", counting_clear)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.service.connection.connected, "the first poll")
+        await app.service.discover_cluster(
+            "simulated", "big", {"controllers": "3", "computes": str(COMPUTES), "storage": "2"}
+        )
+        cluster_id = await select_cluster(pilot, app, "big")
+        hosts = app.main_screen.detail.host_table
+        assert hosts.row_keys == []  # the hidden tab is filled only when opened
+        await pilot.press("t")
+        await wait_for(pilot, lambda: len(hosts.row_keys) == COMPUTES + 5, "every host")
+        screen = await start_upgrade_via_dialog(pilot, app)
+        assert isinstance(screen, UpgradeScreen)
+        table = screen.query_one("#upgrade-hosts", KeyedTable)
+        await wait_for(pilot, lambda: len(table.row_keys) == COMPUTES + 5, "the host table")
+        rebuilds.clear()
+        first = app.service.snapshot(cluster_id).progress.services_upgraded
+        await wait_for(
+            pilot,
+            lambda: app.service.snapshot(cluster_id).progress.services_upgraded > first + 20,
+            "several polls of progress",
+        )
+        await pilot.pause()
+        assert upgrade_status(app, cluster_id) is Status.IN_PROGRESS
+        assert "upgrade-hosts" not in rebuilds, rebuilds
+        # The rows show the new state all the same.
+        states = {str(table.row_cells(key)[2]) for key in table.row_keys}
+        assert {"upgraded", "pending"} <= states or {"in progress", "pending"} <= states
