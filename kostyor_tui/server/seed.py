@@ -42,5 +42,8 @@ def apply_seed(store: Store, seed: str) -> bool:
         raise ValueError(f"unknown seed {seed!r} (known: {', '.join(SEEDS)})")
     if seed == "empty" or not store.is_empty():
         return False
-    _seed_demo(store)
+    # One transaction: a server killed while seeding leaves an empty database,
+    # which the next start seeds again, never a half-filled one.
+    with store.atomic():
+        _seed_demo(store)
     return True

@@ -169,6 +169,10 @@ class Store:
     @contextmanager
     def _transaction(self, mode: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
         connection = self._connection()
+        if connection.in_transaction:
+            # Inside `atomic()`: the outer transaction commits or rolls back.
+            yield connection
+            return
         connection.execute(f"BEGIN {mode}")
         try:
             yield connection
@@ -176,6 +180,10 @@ class Store:
             connection.execute("ROLLBACK")
             raise
         connection.execute("COMMIT")
+
+    def atomic(self) -> AbstractContextManager[sqlite3.Connection]:
+        """Group several store calls into one transaction (all or nothing)."""
+        return self._transaction()
 
     def _read(self) -> AbstractContextManager[sqlite3.Connection]:
         return self._transaction("DEFERRED")

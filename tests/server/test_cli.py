@@ -106,3 +106,32 @@ def test_server_imports_no_client_or_tui_code() -> None:
     ).stdout.split()
     forbidden = ("textual", "kostyor_tui.api", "kostyor_tui.app", "kostyor_tui.service", "httpx")
     assert [name for name in loaded if name.startswith(forbidden)] == []
+
+
+def test_a_seed_cut_short_leaves_an_empty_database_that_is_seeded_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kostyor_tui.server.seed import apply_seed
+    from kostyor_tui.server.store import Store
+
+    db_path = tmp_path / "cut.sqlite3"
+    store = Store(db_path)
+    store.initialize()
+    real_add_cluster = Store.add_cluster
+    added: list[str] = []
+
+    # Stands in for a kill during seeding: the third cluster never gets written.
+    def add_until_the_third(self: Store, name: str, *args: object, **kwargs: object) -> object:
+        if len(added) == 2:
+            raise KeyboardInterrupt
+        added.append(name)
+        return real_add_cluster(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "add_cluster", add_until_the_third)
+    with pytest.raises(KeyboardInterrupt):
+        apply_seed(store, "demo")
+    assert store.is_empty()
+    monkeypatch.undo()
+    assert apply_seed(store, "demo") is True
+    assert {c["name"] for c in store.list_clusters()} >= {"home_lab", "staging", "legacy"}
+    store.close()
