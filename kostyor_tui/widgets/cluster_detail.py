@@ -156,6 +156,10 @@ class ClusterDetail(Vertical):
         self._snapshot = snapshot
         self._sync_active_tab()
 
+    @property
+    def shown_snapshot(self) -> ClusterSnapshot | None:
+        return self._snapshot
+
     def _sync_active_tab(self) -> None:
         """Fill only the visible table: a hidden one with thousands of hosts is filled
         when its tab is opened."""

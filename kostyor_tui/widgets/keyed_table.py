@@ -4,7 +4,7 @@ Rebuilding a table of thousands of rows on every poll freezes input; comparing
 rows and calling `update_cell` for what changed does not.
 """
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from typing import ClassVar
 
 from rich.cells import cell_len
@@ -36,6 +36,7 @@ class KeyedTable(DataTable[object]):
     def __init__(self, columns: Sequence[tuple[str, str]], **kwargs: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
         self._column_spec = tuple(columns)
+        self._column_keys = tuple(key for _, key in self._column_spec)
         self._order: list[str] = []
         self._rows: dict[str, Row] = {}
         for label, key in self._column_spec:
@@ -59,6 +60,11 @@ class KeyedTable(DataTable[object]):
         self.clear()
         self._order = keys
         self._rows = dict(rows)
+        self._widen(
+            (column, cells[index])
+            for index, column in enumerate(self._column_keys)
+            for _, cells in rows
+        )
         for key, cells in rows:
             self.add_row(*cells, key=key)
         if cursor_key in self._rows:
@@ -77,18 +83,32 @@ class KeyedTable(DataTable[object]):
                     if before != after
                 )
                 self._rows[key] = cells
-        # Ask DataTable to re-measure at most one cell per column, the widest, and only
-        # when it is wider than the column: any other width update makes DataTable
-        # measure every cell of the column again, which freezes a table of thousands.
-        widest: dict[str, tuple[int, int]] = {}
-        for index, (_, column, value) in enumerate(updates):
-            width = cell_width(value)
-            if width > widest.get(column, (self.columns[ColumnKey(column)].content_width, -1))[0]:
-                widest[column] = (width, index)
-        grow = {index for _, index in widest.values()}
-        for index, (key, column, value) in enumerate(updates):
-            self.update_cell(key, column, value, update_width=index in grow)
+        widened = self._widen((column, value) for _, column, value in updates)
+        for key, column, value in updates:
+            self.update_cell(key, column, value)
+        if widened:
+            self._require_update_dimensions = True  # recompute the scrollable width
+            self.refresh(layout=True)
         return len(updates)
+
+    def _widen(self, cells: Iterable[tuple[str, object]]) -> bool:
+        """Widen columns to fit these (column, value) cells now; True if any grew.
+
+        DataTable measures new and updated cells later, on idle, and rows drawn
+        before that stay cached at the old widths (truncated) until the next
+        change. update_cell(update_width=True) would also re-measure every cell
+        of a column for most updates, which freezes a table of thousands. So
+        widths are set here, before the rows are added or updated; columns
+        never shrink.
+        """
+        widened = False
+        for column, value in cells:
+            spec = self.columns[ColumnKey(column)]
+            width = cell_width(value)
+            if width > spec.content_width:
+                spec.content_width = width
+                widened = True
+        return widened
 
     @property
     def cursor_key(self) -> str | None:

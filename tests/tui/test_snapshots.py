@@ -15,6 +15,7 @@ from kostyor_tui.api.client import KostyorClient
 from kostyor_tui.app import KostyorApp
 from kostyor_tui.screens.confirm import ConfirmScreen
 from kostyor_tui.screens.upgrade import UpgradeScreen
+from kostyor_tui.widgets.keyed_table import KeyedTable
 from tests.tui import fixed_fleet
 from tests.tui.conftest import make_settings, wait_for
 
@@ -27,13 +28,30 @@ def fixed_app(tmp_path: Path) -> KostyorApp:
     return KostyorApp(settings, client=client, clock=lambda: fixed_fleet.NOW)
 
 
+async def settled(pilot: Pilot[object], cluster_id: str) -> None:
+    """Wait until the cluster's latest data is what the detail shows."""
+    app = pilot.app
+    assert isinstance(app, KostyorApp)
+    main = app.main_screen
+    await wait_for(pilot, lambda: main.selected_cluster_id == cluster_id, "the selection")
+    await wait_for(
+        pilot,
+        lambda: (
+            app.service.snapshot(cluster_id) is not None
+            and main.detail.shown_snapshot is app.service.snapshot(cluster_id)
+        ),
+        "the detail",
+    )
+    await pilot.pause()
+
+
 async def fleet_loaded(pilot: Pilot[object]) -> None:
     app = pilot.app
     assert isinstance(app, KostyorApp)
     await wait_for(pilot, lambda: app.service.connection.connected, "the first poll")
     main = app.main_screen
     await wait_for(pilot, lambda: len(main.cluster_list.shown_ids) == 4, "the sidebar")
-    await wait_for(pilot, lambda: app.service.snapshot(main.selected_cluster_id), "the detail")
+    await settled(pilot, fixed_fleet.EDGE)
 
 
 async def home_lab_selected(pilot: Pilot[object]) -> None:
@@ -41,16 +59,28 @@ async def home_lab_selected(pilot: Pilot[object]) -> None:
     app = pilot.app
     assert isinstance(app, KostyorApp)
     await pilot.press("j")
-    await wait_for(
-        pilot, lambda: app.service.snapshot(fixed_fleet.HOME_LAB) is not None, "home_lab"
-    )
-    await pilot.pause()
+    await settled(pilot, fixed_fleet.HOME_LAB)
+
+
+async def home_lab_hosts(pilot: Pilot[object]) -> None:
+    await home_lab_selected(pilot)
+    await pilot.press("t")
+    await settled(pilot, fixed_fleet.HOME_LAB)
+    assert isinstance(pilot.app, KostyorApp)
+    hosts = pilot.app.main_screen.detail.host_table
+    await wait_for(pilot, lambda: len(hosts.row_keys) == 11, "the hosts")
+    await settled(pilot, fixed_fleet.HOME_LAB)
 
 
 async def upgrade_screen(pilot: Pilot[object]) -> None:
     await home_lab_selected(pilot)
     await pilot.press("o")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, UpgradeScreen), "the upgrade view")
+    await wait_for(
+        pilot,
+        lambda: len(pilot.app.screen.query_one("#upgrade-hosts", KeyedTable).row_keys) == 11,
+        "the host table",
+    )
     await pilot.pause()
 
 
@@ -73,9 +103,7 @@ def test_cluster_detail(snap_compare, tmp_path, size):
 
 @pytest.mark.parametrize("size", SIZES)
 def test_cluster_hosts(snap_compare, tmp_path, size):
-    assert snap_compare(
-        fixed_app(tmp_path), terminal_size=size, run_before=home_lab_selected, press=["t"]
-    )
+    assert snap_compare(fixed_app(tmp_path), terminal_size=size, run_before=home_lab_hosts)
 
 
 @pytest.mark.parametrize("size", SIZES)
