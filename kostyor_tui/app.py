@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from typing import ClassVar
+from urllib.parse import urlsplit, urlunsplit
 
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -16,6 +17,7 @@ from kostyor_tui import progress
 from kostyor_tui.api.client import KostyorClient, UpgradeAction
 from kostyor_tui.api.errors import KostyorError
 from kostyor_tui.api.models import Cluster, Upgrade
+from kostyor_tui.api.status import Status
 from kostyor_tui.commands import COMMANDS
 from kostyor_tui.config import ConfigError, Settings
 from kostyor_tui.screens.confirm import ConfirmScreen
@@ -72,7 +74,7 @@ class KostyorApp(App[int]):
         super().__init__()
         self.settings = settings
         self.read_only = read_only
-        self.display_url = display_url or settings.api_url
+        self.display_url = display_url or without_credentials(settings.api_url)
         self.service = ApiService(
             self,
             client or KostyorClient(**settings.client_options()),
@@ -267,7 +269,7 @@ class KostyorApp(App[int]):
         except KostyorError as error:
             self.notify(f"check-upgrade {name}: {error.one_line()}", severity="error", markup=False)
             return
-        if status is progress.Status.IN_PROGRESS:
+        if status is Status.IN_PROGRESS:
             state, reason = "in progress", ""
         else:
             reason = progress.start_refusal(cluster.status, cluster.version) or ""
@@ -346,6 +348,18 @@ class KostyorApp(App[int]):
 
 def partial_action(app: KostyorApp, action: UpgradeAction) -> Callable[[], None]:
     return lambda: app._with_cluster(lambda cid: app.request_upgrade_action(cid, action))
+
+
+def without_credentials(url: str) -> str:
+    """The URL as shown on screen: any `user:password@` taken out."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _when(moment: datetime | None) -> str:

@@ -8,6 +8,9 @@ never touch the client.
 
 Polls never overlap: the next one is scheduled with `set_timer` only after the
 last has finished (a `set_interval` would start a poll while a slow one runs).
+The client's calls, and the parsing and deriving of what they return, run on an
+event loop in a thread of their own (`ClientLoop`), so that a cluster of tens of
+thousands of service instances does not freeze the keyboard at every poll.
 """
 
 from __future__ import annotations
@@ -76,7 +79,7 @@ class ClusterSnapshot:
     services: tuple[Service, ...]
     upgrades: tuple[Upgrade, ...]
     fetched_at: datetime
-    upgrade: Upgrade | None = None  # the active upgrade, else the newest
+    upgrade: Upgrade | None = None  # the newest upgrade of the cluster
     status: Status | None = None  # effective status of `upgrade` (quirk 4: null status)
     progress: progress.UpgradeProgress | None = None
     host_states: Mapping[str, progress.HostState] = field(default_factory=dict)
@@ -98,11 +101,11 @@ class ClusterSnapshot:
         return self.cluster.id or ""
 
 
-# Service messages are posted to each subscriber directly (bubble=False): bubbling
-# from a subscribed widget to its subscribed screen would deliver them twice.
-
 # A freshly derived snapshot and the changes since the previous one.
 Derived = tuple[ClusterSnapshot, tuple[UpgradeEvent, ...]]
+
+# Service messages are posted to each subscriber directly (bubble=False): bubbling
+# from a subscribed widget to its subscribed screen would deliver them twice.
 
 
 class ClustersChanged(Message, bubble=False):

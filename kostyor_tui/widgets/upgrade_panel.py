@@ -29,7 +29,10 @@ def step_text(snapshot: ClusterSnapshot) -> str:
         return "Step —"
     if done.current_service is None:
         return "Step — (nothing left to do)"
-    return f"Step {done.current_service} on {done.current_host or 'no host'}"
+    where = f"{done.current_service} on {done.current_host or 'no host'}"
+    if snapshot.status is Status.CANCELLED:
+        return f"Stopped before {where}"
+    return f"Step {where}"
 
 
 def upgrade_host_rows(snapshot: ClusterSnapshot) -> list[tuple[str, Row]]:
