@@ -13,24 +13,28 @@ def _clock(moment: datetime | None) -> str:
 
 
 def connection_text(state: ConnectionState) -> Text:
-    """`● connected · data 12:00:01`, or since when it is disconnected and how old the data is."""
-    text = Text()
+    """`● connected · data 12:00:01`; when disconnected, since when, the age of the data
+    and the error, each on a line of its own so that none is cut off at 80 columns."""
+    text = Text(no_wrap=True, overflow="ellipsis")
     if state.connected is None:
         text.append("◌ connecting…", style="#ffd75f")
     elif state.connected:
         text.append("● connected", style="bold #5fd75f")
         text.append(f" · data {_clock(state.last_good_at)}", style="#a8a8a8")
     else:
-        text.append(
-            f"✖ disconnected since {_clock(state.disconnected_since)}", style="bold #ff5f5f"
-        )
-        text.append(f" · last good data at {_clock(state.last_good_at)}", style="#ffd7af")
-        if state.retry_in is not None and state.auto_refresh:
-            text.append(f" · retry in {state.retry_in:.0f}s", style="#a8a8a8")
+        text.append("✖ disconnected", style="bold #ff5f5f")
     if not state.auto_refresh:
         text.append(" · auto-refresh paused", style="bold #ffd75f")
     if state.read_only:
         text.append(" · READ-ONLY", style="bold #ff8700")
+    if state.connected is False:
+        text.append(f"\nsince {_clock(state.disconnected_since)}", style="bold #ff5f5f")
+        text.append(f" · last good data at {_clock(state.last_good_at)}", style="#ffd7af")
+        if state.retry_in is not None and state.auto_refresh:
+            wait = f"{state.retry_in:.0f}s" if state.retry_in >= 1 else "<1s"
+            text.append(f" · retry in {wait}", style="#a8a8a8")
+        if state.error:
+            text.append(f"\n{state.error}", style="#ff8787")
     return text
 
 
@@ -41,7 +45,7 @@ class StatusHeader(Static):
     StatusHeader {
         dock: top;
         height: auto;
-        max-height: 2;
+        max-height: 3;
         background: $panel;
         color: $foreground;
         padding: 0 1;
@@ -65,12 +69,10 @@ class StatusHeader(Static):
         self._show(message.state)
 
     def _show(self, state: ConnectionState) -> None:
-        line = Text()
+        line = Text(no_wrap=True, overflow="ellipsis")
         line.append("kostyor", style="bold")
         line.append(f" · {self._profile} · ", style="#a8a8a8")
         line.append(self._api_url, style="underline")
         line.append("  ")
         line.append_text(connection_text(state))
-        if state.connected is False and state.error:
-            line.append(f"\n{state.error}", style="#ff8787")
         self.update(line)

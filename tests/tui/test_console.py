@@ -209,7 +209,8 @@ async def test_server_lost_and_back(tmp_path: Path, make_app):
             first.stop()
             await wait_for(pilot, lambda: app.service.connection.connected is False, "disconnect")
             header = header_text(app)
-            assert "disconnected since" in header and "last good data at" in header
+            assert "✖ disconnected" in header and "\nsince " in header
+            assert "last good data at" in header
             # The app is alive and still shows the last good data.
             assert app.is_running
             assert app.screen.detail.component_table.row_keys

@@ -114,7 +114,7 @@ async def test_an_api_that_is_not_kostyor_keeps_the_app_alive(server, make_app):
         await wait_for(pilot, lambda: app.service.connection.connected is False, "the failure")
         assert app.is_running
         text = header_text(app)
-        assert "disconnected since" in text and "last good data at never" in text
+        assert "✖ disconnected" in text and "last good data at never" in text
         await pilot.press("r")
         await pilot.press("j", "k", "slash")
         assert app.is_running
