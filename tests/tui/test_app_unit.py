@@ -2,8 +2,19 @@
 
 from pathlib import Path
 
-from kostyor_tui.app import run_console, without_credentials
+from textual.binding import Binding
+
+from kostyor_tui.app import KostyorApp, run_console, without_credentials
 from kostyor_tui.config import load_settings
+from kostyor_tui.screens.confirm import ConfirmScreen
+from kostyor_tui.screens.discover import DiscoverScreen
+from kostyor_tui.screens.help import HelpScreen
+from kostyor_tui.screens.info import InfoScreen
+from kostyor_tui.screens.main import MainScreen
+from kostyor_tui.screens.start_upgrade import StartUpgradeScreen
+from kostyor_tui.screens.upgrade import UpgradeScreen
+from kostyor_tui.widgets.cluster_list import ClusterList
+from kostyor_tui.widgets.keyed_table import KeyedTable
 
 
 def test_the_header_never_shows_credentials_from_the_url():
@@ -26,3 +37,26 @@ def test_a_failing_password_command_is_one_clear_line_not_a_traceback(tmp_path: 
     assert code != 0
     assert err.startswith("kostyor-tui: ") and err.count("\n") == 1
     assert "Traceback" not in err
+
+
+def test_every_binding_has_an_id_so_it_can_be_remapped():
+    classes = [
+        KostyorApp,
+        MainScreen,
+        UpgradeScreen,
+        ConfirmScreen,
+        StartUpgradeScreen,
+        DiscoverScreen,
+        HelpScreen,
+        InfoScreen,
+        ClusterList,
+        KeyedTable,
+    ]
+    ids = []
+    for cls in classes:
+        for binding in cls.__dict__["BINDINGS"]:
+            assert isinstance(binding, Binding) and binding.id, (cls.__name__, binding)
+            ids.append(binding.id)
+    assert len(ids) == len(set(ids))
+    keys = {b.key for b in KeyedTable.BINDINGS}
+    assert {"j", "k"} <= keys
