@@ -360,7 +360,7 @@ class ApiService:
     # Polling -----------------------------------------------------------------------
 
     def start(self) -> None:
-        self._schedule(0)
+        self._schedule(0, requested=True)
 
     async def close(self) -> None:
         self._closed = True
@@ -375,7 +375,7 @@ class ApiService:
         if self._polling:
             self._poll_again = True
             return
-        self._schedule(0)
+        self._schedule(0, requested=True)
 
     def set_auto_refresh(self, enabled: bool) -> None:
         self.connection = replace(self.connection, auto_refresh=enabled)
@@ -386,14 +386,17 @@ class ApiService:
             self._timer.stop()
             self._timer = None
 
-    def _schedule(self, delay: float) -> None:
+    def _schedule(self, delay: float, *, requested: bool = False) -> None:
+        """Poll after `delay`; `requested`: asked for now, even with auto-refresh paused."""
         # Start the timer from the app's own task: a timer started from another
         # task's context (a test, a foreign callback) may never fire.
-        self.app.call_next(self._set_timer, delay)
+        self.app.call_next(self._set_timer, delay, requested)
 
-    def _set_timer(self, delay: float) -> None:
+    def _set_timer(self, delay: float, requested: bool) -> None:
         if self._closed or self._polling:
             return  # a running poll schedules the next one when it ends
+        if not (requested or self.connection.auto_refresh):
+            return  # paused since this poll was scheduled
         if self._timer is not None:
             self._timer.stop()
         # A zero delay would divide by zero inside Textual's Timer.
@@ -425,10 +428,9 @@ class ApiService:
             self._polling = False
         if self._poll_again:
             self._poll_again = False
-            delay = 0
-        elif not self.connection.auto_refresh:
-            return
-        self._schedule(delay)
+            self._schedule(0, requested=True)
+        else:
+            self._schedule(delay)
 
     def _record_failure(self, message: str, unreachable: bool) -> float:
         self._failures += 1
