@@ -1,6 +1,6 @@
 """Help (`?`): what each screen is for and every key, read from the classes' BINDINGS."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import ClassVar
 
 from rich.table import Table
@@ -15,18 +15,23 @@ SCREENS_TEXT = (
     "Main: the cluster list (coloured state, / to filter) and the selected cluster's "
     "components and hosts. Upgrade view: progress, hosts in engine order, the event log "
     "of every change seen, and Pause / Continue / Rollback / Cancel when valid. "
-    "ctrl+p opens the command palette with every command."
+    "Arrow keys move as well as j/k. ctrl+p opens the command palette with every command."
 )
 
 
-def key_rows(sections: Sequence[tuple[str, Iterable[BindingType]]]) -> list[tuple[str, str, str]]:
-    """(section, keys, description) for every binding with a description."""
+def key_rows(
+    sections: Sequence[tuple[str, Iterable[BindingType]]],
+    key_display: Callable[[Binding], str],
+) -> list[tuple[str, str, str]]:
+    """(section, keys as shown in the footer, description) for every described binding."""
     rows = []
     for section, bindings in sections:
         for binding in bindings:
             if not isinstance(binding, Binding) or not binding.description:
                 continue
-            keys = ", ".join(part.strip() for part in binding.key.split(","))
+            keys = ", ".join(
+                key_display(Binding(key.strip(), binding.action)) for key in binding.key.split(",")
+            )
             rows.append((section, keys, binding.description))
     return rows
 
@@ -45,7 +50,7 @@ class HelpScreen(ModalScreen[None]):
         table.add_column("Where")
         table.add_column("Keys", style="bold #ffd75f")
         table.add_column("Does")
-        for section, keys, description in key_rows(self._sections):
+        for section, keys, description in key_rows(self._sections, self.app.get_key_display):
             table.add_row(section, keys, description)
         with VerticalScroll(id="help-dialog", classes="dialog"):
             yield Static(Text("kostyor-tui help", style="bold"), classes="dialog-title")
