@@ -32,6 +32,8 @@ def step_text(snapshot: ClusterSnapshot) -> str:
     where = f"{done.current_service} on {done.current_host or 'no host'}"
     if snapshot.status is Status.CANCELLED:
         return f"Stopped before {where}"
+    if snapshot.status is Status.ROLLBACK_IN_PROGRESS:
+        return f"Rolling back {where}"
     return f"Step {where}"
 
 
