@@ -13,20 +13,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
 from kostyor_tui.api.status import Status, normalize_status
 
 
-def _as_str(value: Any) -> Any:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float):
-        return str(value)
-    return value
-
-
-def _as_str_list(value: Any) -> Any:
-    if value is None:
-        return []
-    if isinstance(value, list):
-        return [_as_str(item) for item in value]
-    return value
+def _none_as_empty(value: Any) -> Any:
+    return [] if value is None else value
 
 
 def _as_datetime(value: Any) -> Any:
@@ -42,14 +30,15 @@ def _as_datetime(value: Any) -> Any:
     return value
 
 
-Id = Annotated[str | None, BeforeValidator(_as_str)]
-IdList = Annotated[list[str], BeforeValidator(_as_str_list)]
+# Ids and names are plain strings; pydantic coerces numbers (`coerce_numbers_to_str`).
+Id = str | None
+Text = str | None
+IdList = Annotated[list[str], BeforeValidator(_none_as_empty)]
 Timestamp = Annotated[datetime | None, BeforeValidator(_as_datetime)]
-Text = Annotated[str | None, BeforeValidator(_as_str)]
 
 
 class ApiModel(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, coerce_numbers_to_str=True)
 
 
 class _WithStatus(ApiModel):
