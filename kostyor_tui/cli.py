@@ -314,19 +314,25 @@ def _load_settings(args: argparse.Namespace, api_url: str | None, secrets: list[
 
 @contextlib.contextmanager
 def _demo_server() -> Iterator[str]:
-    """A demo server on a free loopback port, its database in a temporary directory."""
+    """A demo server on a free loopback port, its database in a temporary directory.
+
+    It runs as a child process, so that serving and simulating upgrades never
+    compete with the console for this interpreter's lock.
+    """
     import tempfile
 
-    from kostyor_tui.server.runner import ServerOptions, start_in_background
+    from kostyor_tui.server.process import ServerProcess
 
     with tempfile.TemporaryDirectory(prefix="kostyor-demo-") as directory:
-        options = ServerOptions(
-            db_path=Path(directory) / "kostyor.sqlite3",
-            port=0,
-            seed="demo",
-            step_seconds=DEMO_STEP_SECONDS,
+        server = ServerProcess(
+            Path(directory) / "kostyor.sqlite3", seed="demo", step_seconds=DEMO_STEP_SECONDS
         )
-        server = start_in_background(options)
+        try:
+            server.start()
+        except RuntimeError as exc:
+            from kostyor_tui.api.errors import ServerError
+
+            raise ServerError(str(exc), hint="run kostyor-tui serve to see why") from None
         try:
             yield server.url
         finally:
