@@ -33,7 +33,7 @@ from kostyor_tui.api.client import KostyorClient, UpgradeAction
 from kostyor_tui.api.errors import ActionRefused, KostyorError, ServerError, Unreachable
 from kostyor_tui.api.models import Cluster, Host, Service, Upgrade
 from kostyor_tui.api.status import Status
-from kostyor_tui.openstack import DEFAULT_ENGINE
+from kostyor_tui.openstack import DEFAULT_ENGINE, service_sort_key
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -205,6 +205,21 @@ def build_snapshot(
     )
 
 
+def _engine_order_key(snapshot: ClusterSnapshot) -> Callable[[Service], tuple[object, ...]]:
+    """Sorts the instances one poll saw change in the order the engine moved them."""
+    host_position = {host_id: index for index, host_id in enumerate(snapshot.host_order)}
+    last = len(host_position)
+
+    def key(service: Service) -> tuple[object, ...]:
+        host = min((host_position.get(h, last) for h in service.hosts), default=last)
+        by_service = service_sort_key(service.name or "")
+        if snapshot.engine == progress.SERVICE_BY_SERVICE:
+            return (by_service, host)
+        return (host, by_service)
+
+    return key
+
+
 def describe_changes(
     old: ClusterSnapshot | None, new: ClusterSnapshot, at: datetime
 ) -> list[UpgradeEvent]:
@@ -233,6 +248,7 @@ def describe_changes(
         for service in new.services
         if service.id in old_versions and old_versions[service.id] != service.version
     ]
+    moved.sort(key=_engine_order_key(new), reverse=new.status is Status.ROLLBACK_IN_PROGRESS)
     for service in moved[:EVENTS_PER_POLL]:
         where = ", ".join(hostnames.get(h, h) or "?" for h in service.hosts) or "no host"
         events.append(f"{service.name} on {where}: {old_versions[service.id]} → {service.version}")

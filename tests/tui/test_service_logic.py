@@ -102,3 +102,19 @@ def test_nothing_changed_means_no_events_and_a_first_look_says_what_it_sees():
     assert describe_changes(snapshot, snapshot, AT) == []
     first = describe_changes(None, snapshot, AT)
     assert [event.text for event in first] == ["watching lab: mitaka → newton, UPGRADE IN PROGRESS"]
+
+
+def test_changes_seen_in_one_poll_are_logged_in_engine_order():
+    hosts, services = topology(upgraded=0, computes=2)
+    old = build_snapshot(cluster(), hosts, services, [UPGRADE], AT)
+    hosts2, services2 = topology(upgraded=4, computes=2)
+    # The server lists services by name; the engine did the controller first.
+    services2 = sorted(services2, key=lambda service: (service.name, service.id), reverse=True)
+    new = build_snapshot(cluster(), hosts2, services2, [UPGRADE], AT, previous=old)
+    moved = [event.text for event in describe_changes(old, new, AT) if "→ newton" in event.text]
+    assert moved == [
+        "keystone on controller-01: mitaka → newton",
+        "nova-api on controller-01: mitaka → newton",
+        "nova-compute on compute-01: mitaka → newton",
+        "nova-compute on compute-02: mitaka → newton",
+    ]
