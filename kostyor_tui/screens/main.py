@@ -14,7 +14,8 @@ from kostyor_tui.widgets.cluster_detail import ClusterDetail
 from kostyor_tui.widgets.cluster_list import ClusterList
 from kostyor_tui.widgets.status_header import StatusHeader
 
-# Seconds the sidebar cursor must rest on a cluster before its detail is shown.
+# After the sidebar cursor moves, further moves within this many seconds are
+# collected: only the cluster the cursor then rests on is opened.
 HIGHLIGHT_SETTLE = 0.15
 
 
@@ -36,6 +37,7 @@ class MainScreen(Screen[None]):
         self._stale = False
         self._pending_select: str | None = None
         self._highlight_timer: Timer | None = None
+        self._highlight_pending = False
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(self._profile, self._api_url)
@@ -88,15 +90,22 @@ class MainScreen(Screen[None]):
             self._show_detail()
 
     def on_cluster_list_highlighted(self, message: ClusterList.Highlighted) -> None:
-        # Holding j/k (or a rebuilt list) moves the cursor many times; open only the
-        # cluster it rests on, since a big cluster's detail costs a table rebuild.
-        if self._highlight_timer is not None:
+        # A single move opens its cluster at once. Holding j/k (or a rebuilt list)
+        # moves the cursor many times: the moves after the first are collected and
+        # only the cluster the cursor rests on is opened, since a big cluster's
+        # detail costs a fetch and a table rebuild.
+        if self._highlight_timer is None:
+            self.select_cluster(self.cluster_list.table.cursor_key)
+        else:
             self._highlight_timer.stop()
+            self._highlight_pending = True
         self._highlight_timer = self.set_timer(HIGHLIGHT_SETTLE, self._highlight_settled)
 
     def _highlight_settled(self) -> None:
         self._highlight_timer = None
-        self.select_cluster(self.cluster_list.table.cursor_key)
+        if self._highlight_pending:
+            self._highlight_pending = False
+            self.select_cluster(self.cluster_list.table.cursor_key)
 
     def on_cluster_list_chosen(self, message: ClusterList.Chosen) -> None:
         self.app.open_upgrade_screen(message.cluster_id)  # type: ignore[attr-defined]
