@@ -212,6 +212,65 @@ def engine_order(
     return ordered
 
 
+def host_order(
+    hosts: Sequence[Host], services: Sequence[Service], engine: str | None = DEFAULT_ENGINE
+) -> list[str]:
+    """Host ids in the order the engine first reaches them, hosts without instances last.
+
+    The hosts' order within `engine_order`, without building and sorting every
+    instance: node-by-node goes host by host; service-by-service reaches a host
+    with the first service (in project order) that runs on it.
+    """
+    topology = _Topology(hosts, services)
+    ranked = sorted(topology.ranks(), key=topology.host_key)
+    if engine == SERVICE_BY_SERVICE:
+        position = {host_id: index for index, host_id in enumerate(ranked)}
+        hosts_of: dict[str, set[str | None]] = {}
+        for service, host_ids in topology.entries():
+            name = _name(service)
+            on = hosts_of.get(name)
+            if on is None:
+                on = hosts_of[name] = set()
+            on.update(host_ids)
+        reached: dict[str | None, None] = {}
+        for name in sorted(hosts_of, key=topology.service_key):
+            reached.update(dict.fromkeys(sorted(hosts_of[name], key=position.__getitem__)))
+    else:
+        reached = dict.fromkeys(ranked)
+    reached.pop(None, None)
+    for host_id in topology.host_ids:
+        reached.setdefault(host_id, None)
+    return list(reached)  # type: ignore[arg-type]
+
+
+def host_version_counts(
+    hosts: Sequence[Host], services: Sequence[Service], releases: Sequence[str] | None = None
+) -> dict[str, dict[str, int]]:
+    """Per host id, {version: instance count} in version order (as `version_counts`).
+
+    Every host of `hosts` is there, one without instances with an empty count.
+    """
+    topology = _Topology(hosts, services)
+    counts: dict[str, Counter[str]] = {host_id: Counter() for host_id in topology.host_ids}
+    for service, host_ids in topology.entries():
+        version = service.version or UNKNOWN_VERSION
+        for host_id in host_ids:
+            if host_id is None:
+                continue
+            on_host = counts.get(host_id)
+            if on_host is None:
+                on_host = counts[host_id] = Counter()
+            on_host[version] += 1
+    seen: set[str] = set()
+    for on_host in counts.values():
+        seen.update(on_host)
+    order = _version_order(seen, releases)
+    return {
+        host_id: {version: on_host[version] for version in order if version in on_host}
+        for host_id, on_host in counts.items()
+    }
+
+
 @dataclass(frozen=True)
 class UpgradeProgress:
     nodes_upgraded: int
@@ -452,6 +511,17 @@ def component_rows(
             )
         )
     return rows
+
+
+def component_version_counts(
+    rows: Sequence[ComponentRow], releases: Sequence[str] | None = None
+) -> dict[str, int]:
+    """`version_counts` of the instances `component_rows` counted, without another pass."""
+    counts: Counter[str] = Counter()
+    for row in rows:
+        for version, count in row.versions:
+            counts[version] += count
+    return {version: counts[version] for version in _version_order(counts, releases)}
 
 
 def instance_upgradable(version: str | None, releases: Sequence[str]) -> bool:

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -148,8 +148,8 @@ def build_snapshot(
 ) -> ClusterSnapshot:
     """Derive everything the screens show from API data: plain, runs off the UI thread.
 
-    The engine order of the hosts needs a sort of every instance; it depends only
-    on the topology, so it is reused from `previous` while the hosts stay the same.
+    The engine order of the hosts depends only on the topology, so it is reused
+    from `previous` while the hosts stay the same.
     """
     upgrade = progress.newest_upgrade(upgrades)
     status = progress.effective_upgrade_status(upgrade, cluster) if upgrade else None
@@ -165,30 +165,21 @@ def build_snapshot(
             rolling_back=status is Status.ROLLBACK_IN_PROGRESS,
         )
         host_states = progress.host_states(hosts, services, upgrade.to_version)
+    hosts_seen = tuple(hosts)
     same_topology = (
         previous is not None
         and previous.engine == engine
         and len(previous.services) == len(services)
-        and previous.hosts == tuple(hosts)
+        and previous.hosts == hosts_seen
     )
-    if same_topology:
-        instances = progress.service_instances(hosts, services)
+    if same_topology and previous is not None:
+        order = previous.host_order
     else:
-        instances = progress.engine_order(hosts, services, engine)
-    host_versions: dict[str, Counter[str]] = {host.id: Counter() for host in hosts if host.id}
-    host_order: dict[str, None] = {}
-    for instance in instances:
-        if instance.host_id is not None:
-            host_order[instance.host_id] = None
-            host_versions.setdefault(instance.host_id, Counter())[
-                instance.version or progress.UNKNOWN_VERSION
-            ] += 1
-    for host_id in host_versions:
-        host_order.setdefault(host_id, None)
-    order = previous.host_order if same_topology and previous else tuple(host_order)
+        order = tuple(progress.host_order(hosts, services, engine))
+    components = tuple(progress.component_rows(hosts, services, releases))
     return ClusterSnapshot(
         cluster=cluster,
-        hosts=tuple(hosts),
+        hosts=hosts_seen,
         services=tuple(services),
         upgrades=tuple(upgrades),
         fetched_at=fetched_at,
@@ -196,9 +187,9 @@ def build_snapshot(
         status=status,
         progress=upgrade_progress,
         host_states=host_states,
-        components=tuple(progress.component_rows(hosts, services, releases)),
-        version_counts=progress.version_counts(services, releases, hosts=hosts),
-        host_versions=host_versions,
+        components=components,
+        version_counts=progress.component_version_counts(components, releases),
+        host_versions=progress.host_version_counts(hosts, services, releases),
         host_order=order,
         releases=tuple(releases),
         engine=engine,

@@ -14,11 +14,14 @@ from kostyor_tui.progress import (
     can_start_upgrade,
     cluster_state,
     component_rows,
+    component_version_counts,
     effective_upgrade_status,
     engine_order,
     eta,
     format_version_counts,
+    host_order,
     host_states,
+    host_version_counts,
     instance_upgradable,
     newest_upgrade,
     service_instances,
@@ -190,6 +193,62 @@ def test_engine_order_matches_the_embedded_servers_planner() -> None:
         assert [(i.host_id, i.service_id) for i in ours] == [
             (i.host_id, i.service_id) for i in theirs
         ]
+
+
+def first_reached(instances: list[ServiceInstance], hosts: list[Host]) -> list[str]:
+    """Host ids in the order engine_order first reaches them, then hosts it never reaches."""
+    order = dict.fromkeys(i.host_id for i in instances if i.host_id is not None)
+    order.update(dict.fromkeys(host.id for host in hosts if host.id is not None))
+    return list(order)
+
+
+@SHAPES
+@pytest.mark.parametrize("engine", ["node-by-node", "service-by-service", "mystery"])
+def test_host_order_is_the_hosts_order_in_engine_order(shape, engine) -> None:
+    hosts, services = shape({})
+    hosts.append(Host(id="idle", hostname="idle.lab"))  # runs nothing: last
+    services.append(Service(id="stray", name="keystone", version="m", hosts=["elsewhere"]))
+    assert host_order(hosts, services, engine) == first_reached(
+        engine_order(hosts, services, engine), hosts
+    )
+
+
+def test_host_order_service_by_service_differs_from_node_by_node() -> None:
+    hosts = [Host(id=h, hostname=h) for h in ("a", "b")]
+    services = [
+        Service(id="1", name="nova-compute", version="m", hosts=["a"]),
+        Service(id="2", name="nova-api", version="m", hosts=["b"]),
+        Service(id="3", name="keystone", version="m", hosts=["a"]),
+    ]
+    for engine in ("node-by-node", "service-by-service"):
+        assert host_order(hosts, services, engine) == first_reached(
+            engine_order(hosts, services, engine), hosts
+        )
+
+
+@SHAPES
+def test_host_version_counts_per_host_in_release_order(shape) -> None:
+    hosts, services = shape({("cmp1", "nova-compute"): "newton", ("ctl", "keystone"): "zed"})
+    hosts.append(Host(id="idle", hostname="idle.lab"))
+    counts = host_version_counts(hosts, services, ["mitaka", "newton"])
+    assert counts["cmp1"] == {"mitaka": 1, "newton": 1}
+    assert list(counts["ctl"]) == ["mitaka", "zed"]  # known releases first
+    assert counts["sto"] == {"mitaka": 2}
+    assert counts["idle"] == {}
+    # The same numbers as counting every instance of engine_order.
+    for host in hosts:
+        on_host = [i.version for i in engine_order(hosts, services) if i.host_id == host.id]
+        assert sum(counts[host.id].values()) == len(on_host)
+
+
+@SHAPES
+def test_component_version_counts_equal_version_counts(shape) -> None:
+    hosts, services = shape({("cmp1", "nova-compute"): "newton", ("sto", "cinder-volume"): ""})
+    releases = ["mitaka", "newton"]
+    rows = component_rows(hosts, services, releases)
+    assert component_version_counts(rows, releases) == version_counts(
+        services, releases, hosts=hosts
+    )
 
 
 # upgrade_progress
