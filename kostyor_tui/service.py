@@ -49,6 +49,9 @@ EVENT_HISTORY = 2000
 EVENTS_PER_POLL = 25
 # The pause after a poll is at least this many times the CPU time the poll took.
 SLOW_POLL_FACTOR = 3
+# Statuses under which the engine moves instances between polls: a cluster's hosts
+# and services are re-read at every poll only then (an unknown status counts).
+MOVING = frozenset({Status.IN_PROGRESS, Status.ROLLBACK_IN_PROGRESS, Status.UNKNOWN})
 
 
 @dataclass(frozen=True)
@@ -196,6 +199,18 @@ def build_snapshot(
     )
 
 
+def settled(snapshot: ClusterSnapshot | None, cluster: Cluster) -> bool:
+    """Whether `cluster`, as just listed, cannot have moved since `snapshot` was read:
+    the same as then, and neither it nor its upgrade in a status where the engine
+    moves instances. Its upgrades must still be compared before trusting that."""
+    return (
+        snapshot is not None
+        and snapshot.cluster == cluster
+        and cluster.status not in MOVING
+        and snapshot.status not in MOVING
+    )
+
+
 def _engine_order_key(snapshot: ClusterSnapshot) -> Callable[[Service], tuple[object, ...]]:
     """Sorts the instances one poll saw change in the order the engine moved them."""
     host_position = {host_id: index for index, host_id in enumerate(snapshot.host_order)}
@@ -324,6 +339,8 @@ class ApiService:
         self._timer: Timer | None = None
         self._polling = False
         self._poll_again = False
+        # The next poll re-reads every watched cluster's hosts and services.
+        self._read_everything = True
         self._failures = 0
         self._closed = False
 
@@ -376,9 +393,11 @@ class ApiService:
         await self._io.close(self._client.aclose())
 
     def refresh_now(self) -> None:
-        """Poll as soon as possible (right after the running poll, if one runs)."""
+        """Poll as soon as possible (right after the running poll, if one runs), and
+        re-read everything, hosts and services of settled clusters too."""
         if self._closed:
             return
+        self._read_everything = True
         if self._polling:
             self._poll_again = True
             return
@@ -441,6 +460,7 @@ class ApiService:
 
     def _record_failure(self, message: str, unreachable: bool) -> float:
         self._failures += 1
+        self._read_everything = True  # what changed while unreachable is unknown
         delay = min(self.poll_interval * 2 ** (self._failures - 1), self.max_backoff)
         now = self.clock()
         previous = self.connection
@@ -457,8 +477,9 @@ class ApiService:
     async def _poll_once(self) -> float:
         """Poll once; the CPU time the client thread spent on it."""
         watched = [cid for cid in self._watched if cid]
+        everything, self._read_everything = self._read_everything, False
         clusters, releases, fetched, cpu_seconds = await self._io.run(
-            self._fetch(watched, self.releases)
+            self._fetch(watched, self.releases, everything)
         )
         now = self.clock()
         # Success: only now replace the last good data.
@@ -482,7 +503,7 @@ class ApiService:
         return cpu_seconds
 
     async def _fetch(
-        self, watched: list[str], releases: tuple[str, ...]
+        self, watched: list[str], releases: tuple[str, ...], everything: bool
     ) -> tuple[tuple[Cluster, ...], tuple[str, ...], list[Derived | None], float]:
         """One poll's reads and derivations; runs on the client's own loop and thread."""
         cpu_start = time.thread_time()
@@ -490,24 +511,38 @@ class ApiService:
         if not releases:
             releases = tuple(await self._client.list_all_versions())
         fetched = await asyncio.gather(
-            *(self._fetch_cluster(cid, clusters, releases) for cid in watched)
+            *(self._fetch_cluster(cid, clusters, releases, everything) for cid in watched)
         )
         return clusters, releases, list(fetched), time.thread_time() - cpu_start
 
     async def _fetch_cluster(
-        self, cluster_id: str, clusters: tuple[Cluster, ...], releases: tuple[str, ...]
+        self,
+        cluster_id: str,
+        clusters: tuple[Cluster, ...],
+        releases: tuple[str, ...],
+        everything: bool,
     ) -> Derived | None:
         cluster = next((c for c in clusters if c.id == cluster_id), None)
         if cluster is None:
             return None
-        hosts, services, upgrades = await asyncio.gather(
-            self._client.list_hosts(cluster_id),
-            self._client.list_services(cluster_id),
-            self._client.list_upgrades(cluster_id),
-        )
-        return self._derive(
-            self._snapshots.get(cluster_id), cluster, hosts, services, upgrades, releases
-        )
+        old = self._snapshots.get(cluster_id)
+        if everything or not settled(old, cluster):
+            hosts, services, upgrades = await asyncio.gather(
+                self._client.list_hosts(cluster_id),
+                self._client.list_services(cluster_id),
+                self._client.list_upgrades(cluster_id),
+            )
+        else:
+            # Settled and unchanged: unless its upgrades changed too, nothing has
+            # moved, and re-reading tens of thousands of instances would cost a
+            # good part of a core at every poll.
+            upgrades = await self._client.list_upgrades(cluster_id)
+            if old is not None and old.upgrades == tuple(upgrades):
+                return old, ()
+            hosts, services = await asyncio.gather(
+                self._client.list_hosts(cluster_id), self._client.list_services(cluster_id)
+            )
+        return self._derive(old, cluster, hosts, services, upgrades, releases)
 
     def _derive(
         self,
