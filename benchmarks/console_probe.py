@@ -94,9 +94,9 @@ async def idle(seconds: float) -> dict[str, Any]:
     polls: list[float] = []
     original = ApiService._poll_once
 
-    async def counting(self: ApiService) -> None:
+    async def counting(self: ApiService) -> float:
         polls.append(time.monotonic())
-        await original(self)
+        return await original(self)
 
     ApiService._poll_once = counting  # type: ignore[method-assign]
     app = KostyorApp(load_settings())
@@ -138,9 +138,10 @@ async def large(server_url: str, updates: int) -> dict[str, Any]:
 
     original_poll = ApiService._poll_once
 
-    async def counted_poll(self: ApiService) -> None:
-        await original_poll(self)
+    async def counted_poll(self: ApiService) -> float:
+        result = await original_poll(self)
         polled.set()
+        return result
 
     ApiService._poll_once = counted_poll  # type: ignore[method-assign]
     spans = Spans()
@@ -240,6 +241,21 @@ async def large(server_url: str, updates: int) -> dict[str, Any]:
     }
 
 
+def _record_failed_polls() -> list[str]:
+    """Collect the polls that fail: figures of a console showing an error are void."""
+    from kostyor_tui.service import ApiService
+
+    failures: list[str] = []
+    original = ApiService._record_failure
+
+    def recording(self: ApiService, message: str, unreachable: bool) -> float:
+        failures.append(message)
+        return original(self, message, unreachable)
+
+    ApiService._record_failure = recording  # type: ignore[method-assign]
+    return failures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scenario", choices=["first-frame", "idle", "large"])
@@ -247,12 +263,15 @@ def main() -> None:
     parser.add_argument("--server-url")
     parser.add_argument("--updates", type=int, default=5)
     args = parser.parse_args()
+    failures = _record_failed_polls()
     if args.scenario == "first-frame":
         result = asyncio.run(first_frame())
     elif args.scenario == "idle":
         result = asyncio.run(idle(args.seconds))
     else:
         result = asyncio.run(large(args.server_url, args.updates))
+    if failures:
+        sys.exit(f"{len(failures)} polls failed during the benchmark, first: {failures[0]}")
     result["peak_rss_mb"] = _peak_rss_mb()
     print("PROBE " + json.dumps(result), flush=True)
     sys.exit(0)
