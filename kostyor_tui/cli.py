@@ -325,7 +325,10 @@ def _demo_server() -> Iterator[str]:
 
     with tempfile.TemporaryDirectory(prefix="kostyor-demo-") as directory:
         server = ServerProcess(
-            Path(directory) / "kostyor.sqlite3", seed="demo", step_seconds=DEMO_STEP_SECONDS
+            Path(directory) / "kostyor.sqlite3",
+            seed="demo",
+            step_seconds=DEMO_STEP_SECONDS,
+            die_with_parent=True,
         )
         try:
             server.start()

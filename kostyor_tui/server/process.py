@@ -14,6 +14,17 @@ import time
 from pathlib import Path
 
 _URL_LINE = re.compile(r"serving on (http://\S+)")
+_PR_SET_PDEATHSIG = 1
+
+
+def _terminate_with_parent() -> None:
+    """In the child: get SIGTERM when the parent dies, even by SIGKILL or a hung-up SSH
+    session, so that a demo server is never left behind (Linux only; elsewhere a no-op)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class ServerProcess:
@@ -36,8 +47,10 @@ class ServerProcess:
         auth: tuple[str, str] | None = None,
         random_seed: int | None = None,
         log_path: Path | None = None,
+        die_with_parent: bool = False,
     ) -> None:
         self.db_path = Path(db_path)
+        self.die_with_parent = die_with_parent
         self.log_path = log_path or self.db_path.with_suffix(".log")
         self.args = [
             sys.executable,
@@ -72,7 +85,11 @@ class ServerProcess:
         log = self.log_path.open("ab")
         try:
             self.process = subprocess.Popen(
-                self.args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                self.args,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                preexec_fn=_terminate_with_parent if self.die_with_parent else None,
             )
         finally:
             log.close()
