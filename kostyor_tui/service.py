@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import threading
 import time
 from collections import deque
@@ -49,6 +50,13 @@ EVENT_HISTORY = 2000
 EVENTS_PER_POLL = 25
 # The pause after a poll is at least this many times the CPU time the poll took.
 SLOW_POLL_FACTOR = 3
+# A snapshot of at least this many service entries is moved out of the garbage
+# collector's sight once applied (gc.freeze): full collections set off by the next
+# polls then need not traverse it, a tenth of a second each at 30,000 instances,
+# often on the UI thread. Every UNFREEZE_EVERY such snapshots, everything is given
+# back to the collector, so reference cycles that died meanwhile are still freed.
+FREEZE_FROM = 5000
+UNFREEZE_EVERY = 20
 # Statuses under which the engine moves instances between polls: a cluster's hosts
 # and services are re-read at every poll only then (an unknown status counts).
 MOVING = frozenset({Status.IN_PROGRESS, Status.ROLLBACK_IN_PROGRESS, Status.UNKNOWN})
@@ -342,6 +350,7 @@ class ApiService:
         # The next poll re-reads every watched cluster's hosts and services.
         self._read_everything = True
         self._failures = 0
+        self._freezes = 0
         self._closed = False
 
     # Subscriptions -----------------------------------------------------------------
@@ -577,6 +586,12 @@ class ApiService:
         if snapshot is old:
             return
         self._snapshots[cluster_id] = snapshot
+        if len(snapshot.services) >= FREEZE_FROM:
+            self._freezes += 1
+            if self._freezes % UNFREEZE_EVERY:
+                gc.freeze()
+            else:
+                gc.unfreeze()
         if events:
             self._events.setdefault(cluster_id, deque(maxlen=EVENT_HISTORY)).extend(events)
         self._broadcast(lambda: ClusterChanged(cluster_id, snapshot, events))
