@@ -12,6 +12,7 @@ are not written anywhere. Prints one line `PROBE <json>`.
 
 import argparse
 import asyncio
+import gc
 import json
 import resource
 import sys
@@ -70,6 +71,22 @@ class Spans:
 
     def reset(self) -> None:
         self.seconds.clear()
+
+    def watch_garbage_collection(self) -> None:
+        """Also count the collector's passes, per thread and generation (they run
+        inside whatever span allocated at the time, so they overlap the others)."""
+        started: dict[int, float] = {}
+
+        def callback(phase: str, info: dict[str, int]) -> None:
+            thread = threading.get_ident()
+            if phase == "start":
+                started[thread] = time.thread_time()
+                return
+            where = "main" if threading.current_thread() is threading.main_thread() else "other"
+            label = f"garbage collection gen {info['generation']} ({where} thread)"
+            self.seconds[label] += time.thread_time() - started.pop(thread, time.thread_time())
+
+        gc.callbacks.append(callback)
 
 
 async def first_frame() -> dict[str, Any]:
@@ -151,6 +168,7 @@ async def large(server_url: str, updates: int) -> dict[str, Any]:
     spans.wrap(ApiService, "_apply_cluster", "apply to the service", after=after_apply)
     spans.wrap(MainScreen, "_show_detail", "update widgets")
     spans.wrap(Screen, "_on_timer_update", "layout and render")
+    spans.watch_garbage_collection()
 
     async def cycles(event: asyncio.Event, count: int) -> tuple[float, float, float]:
         """Main-thread CPU, process CPU and wall time over `count` occurrences of `event`."""
