@@ -393,6 +393,9 @@ class ApiService:
     # Polling -----------------------------------------------------------------------
 
     def start(self) -> None:
+        # What exists now (modules, classes, the app's widgets) lives as long as the
+        # app: kept out of the full collections a big cluster's polls set off.
+        gc.freeze()
         self._schedule(0, requested=True)
 
     async def close(self) -> None:
