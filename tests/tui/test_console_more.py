@@ -72,8 +72,12 @@ async def test_discover_a_cluster_through_the_dialog(server, make_app):
         message = dialog.query_one("#discover-message")
         await wait_for(pilot, lambda: "computes" in str(message.render()), "the refusal")
         assert app.screen is dialog
-        dialog.query_one("#discover-parameters", Input).value = "controllers=1 computes=2 storage=1"
-        await pilot.click("#discover-run")
+        parameters = dialog.query_one("#discover-parameters", Input)
+        parameters.value = "controllers=1 computes=2 storage=1"
+        # Resubmitted from the keyboard: the refusal has just resized the dialog, and a
+        # click now could land where the button was before the next layout pass.
+        parameters.focus()
+        await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen), "the dialog to close")
         main = app.screen
         await wait_for(
