@@ -16,6 +16,7 @@ from kostyor_tui.output import (
     render_watch_line,
     table,
 )
+from tests.headless.test_commands import UPGRADE_STATUS_KEYS
 
 REPORT = UpgradeStatusReport(
     id="u-1",
@@ -40,20 +41,7 @@ def test_table_aligns_columns_without_trailing_spaces() -> None:
 
 def test_json_keeps_field_order_and_iso_timestamps() -> None:
     data = json.loads(render_json(REPORT))
-    assert list(data) == [
-        "id",
-        "cluster_id",
-        "status",
-        "from_version",
-        "to_version",
-        "nodes_upgraded",
-        "nodes_total",
-        "services_upgraded",
-        "services_total",
-        "current",
-        "upgrade_start_time",
-        "upgrade_end_time",
-    ]
+    assert list(data) == UPGRADE_STATUS_KEYS
     assert data["upgrade_start_time"] == "2026-11-24T23:08:16.123011"
     assert data["upgrade_end_time"] is None
     assert data["current"] == {"host": "controller-02", "service": "nova-api"}
