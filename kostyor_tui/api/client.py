@@ -710,17 +710,14 @@ class KostyorClient:
             raise ActionRefused(
                 f"Unknown upgrade action {action!r}", hint=f"use one of {', '.join(ACTIONS)}"
             )
-        cluster, upgrades = await asyncio.gather(
-            self.get_cluster(cluster_id), self.list_upgrades(cluster_id)
-        )
+        cluster, upgrades, current = await self._cluster_state(cluster_id)
         label = cluster.name or cluster_id
-        current = newest_upgrade(upgrades)
         if current is None:
             raise NotFound(
                 f"Cannot {action} the upgrade of cluster {label}: it has never had an upgrade",
                 hint="start one with upgrade-cluster",
             )
-        status = effective_upgrade_status(current, cluster)
+        status = current.status
         allowed = allowed_actions(status)
         if action not in allowed:
             possible = (
@@ -755,18 +752,28 @@ class KostyorClient:
             )
         return after
 
-    async def _reread(self, cluster_id: str, what: str) -> tuple[Upgrade, list[Upgrade]]:
-        """The cluster's current upgrade (status derived if need be), and all its upgrades."""
+    async def _cluster_state(
+        self, cluster_id: str
+    ) -> tuple[Cluster, list[Upgrade], Upgrade | None]:
+        """The cluster, its upgrades, and its newest upgrade with a null status derived
+        from the cluster's (quirk 4), or None if it never had one."""
         cluster, upgrades = await asyncio.gather(
             self.get_cluster(cluster_id), self.list_upgrades(cluster_id)
         )
         current = newest_upgrade(upgrades)
+        if current is not None:
+            current = _with_status(current, effective_upgrade_status(current, cluster))
+        return cluster, upgrades, current
+
+    async def _reread(self, cluster_id: str, what: str) -> tuple[Upgrade, list[Upgrade]]:
+        """The cluster's current upgrade (status derived if need be), and all its upgrades."""
+        _, upgrades, current = await self._cluster_state(cluster_id)
         if current is None:
             raise ProtocolError(
                 f"Could not {what}: the cluster lists no upgrade after the action",
                 hint="run list-upgrades to check",
             )
-        return _with_status(current, effective_upgrade_status(current, cluster)), upgrades
+        return current, upgrades
 
     async def _reread_current(self, cluster_id: str, what: str) -> Upgrade:
         return (await self._reread(cluster_id, what))[0]
