@@ -663,6 +663,12 @@ class ApiService:
             self.app.notify(refusal.one_line(), title="Refused", severity="error", markup=False)
         return refusal is not None
 
+    def _enforce(self, refusal: ActionRefused | None) -> None:
+        """Tell the operator and raise when there is a refusal; pass otherwise."""
+        if refusal is not None:
+            self._tell(refusal)
+            raise refusal
+
     def refuse_action(self, cluster_id: str, action: str) -> bool:
         """True (and the operator told why) when the action may not be sent now."""
         return self._tell(self._action_refusal(cluster_id, action))
@@ -674,9 +680,7 @@ class ApiService:
         return self._tell(self._read_only_refusal("discovery"))
 
     async def upgrade_action(self, cluster_id: str, action: UpgradeAction) -> Upgrade:
-        refusal = self._action_refusal(cluster_id, action)
-        if self._tell(refusal):
-            raise refusal  # type: ignore[misc]
+        self._enforce(self._action_refusal(cluster_id, action))
         name = self._name(cluster_id)
         return await self._act(
             lambda: self._client.upgrade_action(cluster_id, action),
@@ -693,9 +697,7 @@ class ApiService:
         driver: str | None = None,
         parameters: Mapping[str, str] | None = None,
     ) -> Upgrade:
-        refusal = self._start_refusal(cluster_id)
-        if self._tell(refusal):
-            raise refusal  # type: ignore[misc]
+        self._enforce(self._start_refusal(cluster_id))
         name = self._name(cluster_id)
         upgrade = await self._act(
             lambda: self._client.start_upgrade(
@@ -712,9 +714,7 @@ class ApiService:
     async def discover_cluster(
         self, method: str, name: str, parameters: Mapping[str, str] | None = None
     ) -> Cluster:
-        refusal = self._read_only_refusal(f"discovery of {name}")
-        if self._tell(refusal):
-            raise refusal  # type: ignore[misc]
+        self._enforce(self._read_only_refusal(f"discovery of {name}"))
         cluster = await self._act(
             lambda: self._client.discover_cluster(method, name, parameters),
             None,
