@@ -136,9 +136,9 @@ async def large(server_url: str, updates: int) -> dict[str, Any]:
     from benchmarks.large_fleet import LARGE_NAME
     from kostyor_tui import service as service_module
     from kostyor_tui.api.client import KostyorClient
-    from kostyor_tui.api.status import Status
     from kostyor_tui.app import KostyorApp
     from kostyor_tui.config import load_settings
+    from kostyor_tui.domain.statuses import Status
     from kostyor_tui.screens.main import MainScreen
     from kostyor_tui.service import ApiService
 

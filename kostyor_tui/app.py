@@ -13,13 +13,13 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from kostyor_tui import progress
 from kostyor_tui.api.client import KostyorClient, UpgradeAction
 from kostyor_tui.api.errors import KostyorError
 from kostyor_tui.api.models import Cluster, Upgrade
-from kostyor_tui.api.status import Status
 from kostyor_tui.commands import COMMANDS
 from kostyor_tui.config import ConfigError, Settings
+from kostyor_tui.domain import lifecycle
+from kostyor_tui.domain.statuses import Status
 from kostyor_tui.screens.confirm import ConfirmScreen
 from kostyor_tui.screens.discover import DiscoverScreen
 from kostyor_tui.screens.help import HelpScreen
@@ -272,7 +272,7 @@ class KostyorApp(App[int]):
         if status is Status.IN_PROGRESS:
             state, reason = "in progress", ""
         else:
-            reason = progress.start_refusal(cluster.status, cluster.version) or ""
+            reason = lifecycle.start_refusal(cluster.status, cluster.version) or ""
             if not reason and not versions:
                 reason = "no later version"
             state = "not ready" if reason else "ready"

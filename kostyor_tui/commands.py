@@ -18,12 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from kostyor_tui import progress
 from kostyor_tui.api.client import KostyorClient, UpgradeAction
 from kostyor_tui.api.errors import ActionRefused, ProtocolError
 from kostyor_tui.api.models import Cluster, Host, Service, Upgrade
-from kostyor_tui.api.status import ACTIVE_STATUSES, Status
-from kostyor_tui.openstack import DEFAULT_ENGINE, ENGINES, service_sort_key
+from kostyor_tui.domain import fleet, lifecycle, order, progress
+from kostyor_tui.domain.statuses import UNFINISHED, ClusterState, Status, cluster_state
 
 
 class UsageError(ValueError):
@@ -199,9 +198,9 @@ def with_derived_statuses(
     clusters_by_id = {cluster.id: cluster for cluster in clusters}
     derived = {}
     for cluster_id, own in by_cluster.items():
-        newest = progress.newest_upgrade(own)
+        newest = lifecycle.newest_upgrade(own)
         if newest is not None and newest.status is Status.UNKNOWN:
-            status = progress.effective_upgrade_status(newest, clusters_by_id.get(cluster_id))
+            status = lifecycle.effective_status(newest, clusters_by_id.get(cluster_id))
             derived[id(newest)] = newest.model_copy(update={"status": status})
     return [derived.get(id(upgrade), upgrade) for upgrade in upgrades]
 
@@ -218,7 +217,7 @@ def build_upgrade_status(
         hosts,
         services,
         upgrade.to_version,
-        upgrade.engine or DEFAULT_ENGINE,
+        upgrade.engine or order.DEFAULT_ENGINE,
         rolling_back=upgrade.status is Status.ROLLBACK_IN_PROGRESS,
     )
     if upgrade.status is Status.SUCCEEDED:
@@ -228,7 +227,7 @@ def build_upgrade_status(
         )
     current = None
     # Only an upgrade under way (or stopped by an error) is "at" a step.
-    if upgrade.status in ACTIVE_STATUSES and (done.current_host or done.current_service):
+    if upgrade.status in UNFINISHED and (done.current_host or done.current_service):
         current = CurrentStep(host=done.current_host, service=done.current_service)
     return UpgradeStatusReport(
         id=upgrade.id,
@@ -290,8 +289,8 @@ async def cluster_status_report(
         name=cluster.name,
         region=region,
         version=cluster.version,
-        versions=progress.version_counts(services, releases, hosts=hosts),
-        state=str(progress.cluster_state(cluster.status)),
+        versions=fleet.version_counts(services, releases, hosts=hosts),
+        state=str(cluster_state(cluster.status)),
         status=str(cluster.status),
         upgrade=upgrade_report,
     )
@@ -305,12 +304,12 @@ async def component_rows(client: KostyorClient, cluster: Cluster) -> list[Compon
     )
     return [
         ComponentRow(
-            component=row.component,
+            component=row.name,
             host=", ".join(hostnames),
             version=version,
-            upgradable=progress.instance_upgradable(version, releases),
+            upgradable=fleet.upgradable(version, releases),
         )
-        for row in progress.component_rows(hosts, services, releases)
+        for row in fleet.components(hosts, services, releases)
         for version, hostnames in row.hosts_by_version
     ]
 
@@ -321,7 +320,7 @@ async def host_rows(client: KostyorClient, cluster: Cluster) -> list[HostRow]:
         client.list_hosts(cluster_id), client.list_services(cluster_id), client.list_all_versions()
     )
     by_host: dict[str | None, list[Service]] = {}
-    for instance in progress.service_instances(hosts, services):
+    for instance in fleet.instances(hosts, services):
         by_host.setdefault(instance.host_id, []).append(
             Service(id=instance.service_id, name=instance.name, version=instance.version)
         )
@@ -332,8 +331,8 @@ async def host_rows(client: KostyorClient, cluster: Cluster) -> list[HostRow]:
             HostRow(
                 id=host.id,
                 hostname=host.hostname,
-                services=sorted({s.name or "unknown" for s in on_host}, key=service_sort_key),
-                versions=progress.version_counts(on_host, releases),
+                services=sorted({s.name or "unknown" for s in on_host}, key=order.service_key),
+                versions=fleet.version_counts(on_host, releases),
             )
         )
     return rows
@@ -342,10 +341,10 @@ async def host_rows(client: KostyorClient, cluster: Cluster) -> list[HostRow]:
 async def upgrade_check(client: KostyorClient, cluster: Cluster) -> UpgradeCheck:
     """Whether an upgrade can start now, and to which versions."""
     targets = await _upgrade_targets(client, cluster)
-    state = progress.cluster_state(cluster.status)
-    if state in (progress.ClusterState.MAINTENANCE, progress.ClusterState.ERROR):
+    state = cluster_state(cluster.status)
+    if state in (ClusterState.MAINTENANCE, ClusterState.ERROR):
         return UpgradeCheck("in progress", targets, f"the cluster is {cluster.status}")
-    refusal = progress.start_refusal(cluster.status, cluster.version)
+    refusal = lifecycle.start_refusal(cluster.status, cluster.version)
     if refusal is not None:
         return UpgradeCheck("not ready", targets, refusal)
     if cluster.status is Status.NOT_READY:
@@ -367,7 +366,7 @@ def _cluster_id(cluster: Cluster) -> str:
 
 
 async def _upgrade_targets(client: KostyorClient, cluster: Cluster) -> list[str]:
-    if cluster.version in (None, "", progress.UNKNOWN_VERSION):
+    if cluster.version in (None, "", lifecycle.UNKNOWN_VERSION):
         return []
     return await client.list_upgrade_versions(_cluster_id(cluster))
 
@@ -537,7 +536,9 @@ def _command_list() -> list[Command]:
             (
                 CLUSTER,
                 Argument("to_version", "release to upgrade to (see list-upgrade-versions)"),
-                Argument("engine", "upgrade engine", "option", choices=ENGINES, metavar="E"),
+                Argument(
+                    "engine", "upgrade engine", "option", choices=order.KNOWN_ENGINES, metavar="E"
+                ),
                 Argument("driver", "upgrade driver (server default: noop)", "option", metavar="D"),
                 Argument("parameters", params_help, "parameters", metavar="key=value"),
             ),

@@ -24,7 +24,7 @@ from kostyor_tui.commands import (
     UpgradeStatusReport,
     UpgradeSummary,
 )
-from kostyor_tui.progress import format_version_counts
+from kostyor_tui.domain.fleet import format_version_counts
 
 EMPTY = "-"
 

@@ -29,12 +29,11 @@ from typing import TYPE_CHECKING, TypeVar
 from textual.message import Message
 from textual.timer import Timer
 
-from kostyor_tui import progress
 from kostyor_tui.api.client import KostyorClient, UpgradeAction
 from kostyor_tui.api.errors import ActionRefused, KostyorError, ServerError, Unreachable
 from kostyor_tui.api.models import Cluster, Host, Service, Upgrade
-from kostyor_tui.api.status import Status
-from kostyor_tui.openstack import DEFAULT_ENGINE, service_sort_key
+from kostyor_tui.domain import fleet, lifecycle, order, progress
+from kostyor_tui.domain.statuses import Status
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -94,14 +93,14 @@ class ClusterSnapshot:
     status: Status | None = None  # effective status of `upgrade` (quirk 4: null status)
     progress: progress.UpgradeProgress | None = None
     host_states: Mapping[str, progress.HostState] = field(default_factory=dict)
-    components: tuple[progress.ComponentRow, ...] = ()
+    components: tuple[fleet.Component, ...] = ()
     version_counts: Mapping[str, int] = field(default_factory=dict)
     # host id -> {version: instance count}
     host_versions: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     # Host ids in the order the engine upgrades them (hosts without services last).
     host_order: tuple[str, ...] = ()
     releases: tuple[str, ...] = ()
-    engine: str = DEFAULT_ENGINE
+    engine: str = order.DEFAULT_ENGINE
 
     @property
     def hostnames(self) -> dict[str, str]:
@@ -162,11 +161,11 @@ def build_snapshot(
     The engine order of the hosts depends only on the topology, so it is reused
     from `previous` while the hosts stay the same.
     """
-    upgrade = progress.newest_upgrade(upgrades)
-    status = progress.effective_upgrade_status(upgrade, cluster) if upgrade else None
+    upgrade = lifecycle.newest_upgrade(upgrades)
+    status = lifecycle.effective_status(upgrade, cluster) if upgrade else None
     upgrade_progress = None
     host_states: Mapping[str, progress.HostState] = {}
-    engine = (upgrade.engine if upgrade else None) or DEFAULT_ENGINE
+    engine = (upgrade.engine if upgrade else None) or order.DEFAULT_ENGINE
     if upgrade is not None and upgrade.to_version:
         upgrade_progress = progress.upgrade_progress(
             hosts,
@@ -184,10 +183,10 @@ def build_snapshot(
         and previous.hosts == hosts_seen
     )
     if same_topology and previous is not None:
-        order = previous.host_order
+        engine_order = previous.host_order
     else:
-        order = tuple(progress.host_order(hosts, services, engine))
-    components = tuple(progress.component_rows(hosts, services, releases))
+        engine_order = tuple(fleet.host_order(hosts, services, engine))
+    components = tuple(fleet.components(hosts, services, releases))
     return ClusterSnapshot(
         cluster=cluster,
         hosts=hosts_seen,
@@ -199,9 +198,9 @@ def build_snapshot(
         progress=upgrade_progress,
         host_states=host_states,
         components=components,
-        version_counts=progress.component_version_counts(components, releases),
-        host_versions=progress.host_version_counts(hosts, services, releases),
-        host_order=order,
+        version_counts=fleet.component_version_counts(components, releases),
+        host_versions=fleet.host_version_counts(hosts, services, releases),
+        host_order=engine_order,
         releases=tuple(releases),
         engine=engine,
     )
@@ -226,10 +225,7 @@ def _engine_order_key(snapshot: ClusterSnapshot) -> Callable[[Service], tuple[ob
 
     def key(service: Service) -> tuple[object, ...]:
         host = min((host_position.get(h, last) for h in service.hosts), default=last)
-        by_service = service_sort_key(service.name or "")
-        if snapshot.engine == progress.SERVICE_BY_SERVICE:
-            return (by_service, host)
-        return (host, by_service)
+        return order.instance_key(snapshot.engine, host, service.name or "", service.id)
 
     return key
 
@@ -624,7 +620,7 @@ class ApiService:
         snapshot = self.snapshot(cluster_id)
         if snapshot is None or snapshot.upgrade is None or self.read_only:
             return frozenset()
-        return frozenset(progress.allowed_actions(snapshot.status or Status.UNKNOWN))
+        return frozenset(lifecycle.allowed_actions(snapshot.status or Status.UNKNOWN))
 
     def _name(self, cluster_id: str) -> str:
         cluster = self.cluster(cluster_id)
@@ -653,7 +649,7 @@ class ApiService:
         if refusal is None and cluster is not None:
             snapshot = self.snapshot(cluster_id)
             status = (snapshot.status if snapshot else None) or cluster.status
-            reason = progress.start_refusal(status, cluster.version)
+            reason = lifecycle.start_refusal(status, cluster.version)
             if reason:
                 refusal = ActionRefused(f"Cannot start an upgrade of {name}: {reason}")
         return refusal

@@ -39,14 +39,14 @@ from kostyor_tui.api.errors import (
     Unreachable,
 )
 from kostyor_tui.api.models import Cluster, Host, Service, Upgrade
-from kostyor_tui.api.status import Status
-from kostyor_tui.progress import (
+from kostyor_tui.domain.lifecycle import (
     ACTIONS,
     allowed_actions,
-    effective_upgrade_status,
+    effective_status,
     newest_upgrade,
     start_refusal,
 )
+from kostyor_tui.domain.statuses import Status
 
 UpgradeAction = Literal["pause", "continue", "rollback", "cancel"]
 
@@ -609,7 +609,7 @@ class KostyorClient:
         newest = newest_upgrade(upgrades)
         if newest is None or newest.id != upgrade.id:
             return upgrade
-        return _with_status(upgrade, effective_upgrade_status(upgrade, cluster))
+        return _with_status(upgrade, effective_status(upgrade, cluster))
 
     async def current_upgrade(self, cluster_id: str) -> Upgrade | None:
         """The cluster's newest upgrade (by start time, then list order), if it ever had one."""
@@ -621,7 +621,7 @@ class KostyorClient:
             cluster = await self.get_cluster(cluster_id)
         except KostyorError:
             return upgrade
-        return _with_status(upgrade, effective_upgrade_status(upgrade, cluster))
+        return _with_status(upgrade, effective_status(upgrade, cluster))
 
     async def start_upgrade(
         self,
@@ -670,7 +670,7 @@ class KostyorClient:
                         hint="run list-upgrades before trying again",
                     )
                 upgrade = newest_upgrade(created) or created[-1]
-            upgrade = _with_status(upgrade, effective_upgrade_status(upgrade, cluster))
+            upgrade = _with_status(upgrade, effective_status(upgrade, cluster))
         return upgrade
 
     async def _after_failed_start(
@@ -762,7 +762,7 @@ class KostyorClient:
         )
         current = newest_upgrade(upgrades)
         if current is not None:
-            current = _with_status(current, effective_upgrade_status(current, cluster))
+            current = _with_status(current, effective_status(current, cluster))
         return cluster, upgrades, current
 
     async def _reread(self, cluster_id: str, what: str) -> tuple[Upgrade, list[Upgrade]]:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
 
-from kostyor_tui.api.status import Status, normalize_status
+from kostyor_tui.domain.statuses import Status, normalize_status
 
 
 def _none_as_empty(value: Any) -> Any:

@@ -12,7 +12,7 @@ from textual.widgets import Button, Input, Label, Select
 from kostyor_tui.api.errors import KostyorError
 from kostyor_tui.api.models import Upgrade
 from kostyor_tui.commands import UsageError, parse_parameters
-from kostyor_tui.openstack import DEFAULT_DRIVER, DEFAULT_ENGINE, ENGINES
+from kostyor_tui.domain.order import DEFAULT_DRIVER, DEFAULT_ENGINE, KNOWN_ENGINES
 from kostyor_tui.service import service_of
 
 
@@ -37,7 +37,7 @@ class StartUpgradeScreen(ModalScreen[Upgrade | None]):
             yield Select[str]([], prompt="loading versions…", id="target-version", compact=True)
             yield Label("Engine")
             yield Select[str](
-                [(engine, engine) for engine in ENGINES],
+                [(engine, engine) for engine in KNOWN_ENGINES],
                 value=DEFAULT_ENGINE,
                 allow_blank=False,
                 id="engine",

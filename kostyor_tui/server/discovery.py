@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kostyor_tui.domain.lifecycle import UNKNOWN_VERSION
 from kostyor_tui.server import releases
 from kostyor_tui.server.errors import BadRequest
 from kostyor_tui.server.topology import HostSpec, role_based_hosts
@@ -39,7 +40,7 @@ def _reject_unknown(parameters: Mapping[str, str], known: set[str]) -> None:
 
 def _version(parameters: Mapping[str, str], default: str) -> str:
     version = parameters.get("version", default).strip().lower()
-    if version != releases.UNKNOWN_VERSION and not releases.is_known(version):
+    if version != UNKNOWN_VERSION and not releases.is_known(version):
         raise _parameter_error("version", f"unallowed value {version}")
     return version
 
@@ -170,9 +171,7 @@ def discover_openstack_ansible(parameters: Mapping[str, str]) -> Discovered:
         raise _parameter_error("inventory", f"{path} is not a JSON inventory") from None
     if not isinstance(inventory, dict):
         raise _parameter_error("inventory", f"{path} is not a JSON inventory")
-    return Discovered(
-        version=_version(parameters, releases.UNKNOWN_VERSION), hosts=osa_hosts(inventory)
-    )
+    return Discovered(version=_version(parameters, UNKNOWN_VERSION), hosts=osa_hosts(inventory))
 
 
 METHODS: dict[str, Callable[[Mapping[str, str]], Discovered]] = {

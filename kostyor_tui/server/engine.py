@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from kostyor_tui.server import statuses
+from kostyor_tui.domain.statuses import Status
 from kostyor_tui.server.store import BACKWARD, FORWARD, StepAttempt, Store
 
 logger = logging.getLogger(__name__)
@@ -113,7 +113,7 @@ class Engine:
                 return 0.0
         running = self._store.running_upgrades()
         for upgrade_id, status in running.items():
-            direction = BACKWARD if status == statuses.ROLLBACK_IN_PROGRESS else FORWARD
+            direction = BACKWARD if status == Status.ROLLBACK_IN_PROGRESS else FORWARD
             step = self._under_way.get(upgrade_id)
             if step is None or step.direction != direction:
                 self._under_way[upgrade_id] = _StepUnderWay(direction, now + self._step_seconds)

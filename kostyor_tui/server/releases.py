@@ -1,6 +1,6 @@
 """The OpenStack releases the server knows, oldest first, and what they imply."""
 
-from kostyor_tui.server import statuses
+from kostyor_tui.domain.statuses import Status
 
 # Deliberately longer than the real server's list so that clients cannot hard-code it.
 RELEASES: tuple[str, ...] = (
@@ -20,7 +20,6 @@ RELEASES: tuple[str, ...] = (
     "yoga",
     "zed",
 )
-UNKNOWN_VERSION = "unknown"
 
 
 def is_known(version: str) -> bool:
@@ -40,4 +39,4 @@ def is_later(candidate: str, version: str) -> bool:
 
 def resting_status(version: str) -> str:
     """A cluster's status when no upgrade is under way."""
-    return statuses.READY if later_releases(version) else statuses.NOT_READY
+    return Status.READY if later_releases(version) else Status.NOT_READY

@@ -15,10 +15,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from kostyor_tui.domain.lifecycle import ACTIONS, Action
+from kostyor_tui.domain.order import DEFAULT_DRIVER, DEFAULT_ENGINE, KNOWN_ENGINES
 from kostyor_tui.server import discovery, releases
 from kostyor_tui.server.errors import ApiError, NotFound, PayloadTooLarge
-from kostyor_tui.server.order import ENGINES, NODE_BY_NODE
-from kostyor_tui.server.store import ACTIONS, Store
+from kostyor_tui.server.store import Store
 from kostyor_tui.server.validation import Field, parse_json_object, validate
 
 logger = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ DISCOVER_SCHEMA = {
 UPGRADE_SCHEMA = {
     "cluster_id": Field(required=True),
     "to_version": Field(required=True),
-    "engine": Field(allowed=ENGINES),
+    "engine": Field(allowed=KNOWN_ENGINES),
     "driver": Field(),
     "parameters": Field(kind="mapping"),
 }
@@ -108,8 +109,8 @@ def create_app(
             lambda: store.create_upgrade(
                 fields["cluster_id"],
                 fields["to_version"],
-                engine=fields.get("engine", NODE_BY_NODE),
-                driver=fields.get("driver", "noop"),
+                engine=fields.get("engine", DEFAULT_ENGINE),
+                driver=fields.get("driver", DEFAULT_DRIVER),
                 parameters=fields.get("parameters", {}),
             )
         )
@@ -125,7 +126,9 @@ def create_app(
         cluster_id = fields.get("cluster_id")
         if cluster_id is None:
             cluster_id = (await run_in_threadpool(store.get_upgrade, path_id))["cluster_id"]
-        upgrade = await run_in_threadpool(store.apply_action, cluster_id, fields["action"], path_id)
+        upgrade = await run_in_threadpool(
+            store.apply_action, cluster_id, Action(fields["action"]), path_id
+        )
         on_change()
         return _json(upgrade)
 

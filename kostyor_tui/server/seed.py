@@ -2,8 +2,9 @@
 
 import uuid
 
-from kostyor_tui.server import releases, statuses
-from kostyor_tui.server.order import NODE_BY_NODE
+from kostyor_tui.domain.lifecycle import UNKNOWN_VERSION
+from kostyor_tui.domain.order import NODE_BY_NODE
+from kostyor_tui.domain.statuses import Status
 from kostyor_tui.server.store import FORWARD, Store
 from kostyor_tui.server.topology import role_based_hosts
 
@@ -25,9 +26,9 @@ def _seed_demo(store: Store) -> None:
     upgrade = store.create_upgrade(
         staging["id"], "newton", engine=NODE_BY_NODE, driver="noop", parameters={}
     )
-    while store.apply_step(upgrade["id"], FORWARD) == statuses.IN_PROGRESS:
+    while store.apply_step(upgrade["id"], FORWARD) == Status.IN_PROGRESS:
         pass
-    store.add_cluster("legacy", releases.UNKNOWN_VERSION, [], id_namespace=_DEMO_NAMESPACE)
+    store.add_cluster("legacy", UNKNOWN_VERSION, [], id_namespace=_DEMO_NAMESPACE)
     store.add_cluster(
         "datacenter_east",
         "mitaka",

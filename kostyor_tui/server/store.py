@@ -21,9 +21,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from kostyor_tui.server import releases, statuses
+from kostyor_tui.domain.lifecycle import LIFECYCLE, START_BLOCKED_BY, Action
+from kostyor_tui.domain.order import Instance, engine_order
+from kostyor_tui.domain.statuses import MOVING, Status
+from kostyor_tui.server import releases
 from kostyor_tui.server.errors import BadRequest, NotFound
-from kostyor_tui.server.order import Instance, engine_order
 from kostyor_tui.server.topology import HostSpec
 
 FORWARD = "upgrade"
@@ -96,18 +98,6 @@ _UPGRADE_COLUMNS = (
     "id, cluster_id, from_version, to_version, status, upgrade_start_time, upgrade_end_time,"
     " engine, driver"
 )
-
-# action -> (statuses it is valid in, status it leads to)
-_TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
-    "pause": (frozenset({statuses.IN_PROGRESS}), statuses.PAUSED),
-    "continue": (frozenset({statuses.PAUSED, statuses.ERROR}), statuses.IN_PROGRESS),
-    "rollback": (
-        frozenset({statuses.IN_PROGRESS, statuses.PAUSED, statuses.ERROR}),
-        statuses.ROLLBACK_IN_PROGRESS,
-    ),
-    "cancel": (frozenset({statuses.IN_PROGRESS, statuses.PAUSED}), statuses.CANCELLED),
-}
-ACTIONS: tuple[str, ...] = tuple(_TRANSITIONS)
 
 
 def now_iso() -> str:
@@ -354,7 +344,7 @@ class Store:
             if not releases.is_known(version):
                 raise BadRequest("Cluster version is unknown")
             newest = self._newest_upgrade(db, cluster_id)
-            if newest is not None and newest["status"] in statuses.ACTIVE:
+            if newest is not None and newest["status"] in START_BLOCKED_BY:
                 raise BadRequest(f"Cluster {cluster_id} already has an upgrade in progress.")
             if not releases.is_later(to_version, version):
                 raise BadRequest(
@@ -378,7 +368,7 @@ class Store:
                     cluster_id,
                     version,
                     to_version,
-                    statuses.IN_PROGRESS,
+                    Status.IN_PROGRESS,
                     engine,
                     driver,
                     json.dumps(parameters),
@@ -391,13 +381,13 @@ class Store:
                 " VALUES (?, ?, ?, ?)",
                 [(upgrade_id, n, i.service_id, i.version) for n, i in enumerate(plan)],
             )
-            self._set_cluster_status(db, cluster_id, statuses.IN_PROGRESS)
+            self._set_cluster_status(db, cluster_id, Status.IN_PROGRESS)
             if not plan:
                 self._finish_upgrade(db, upgrade_id, cluster_id, to_version)
             return _upgrade_dict(self._upgrade_row(db, upgrade_id))
 
     def apply_action(
-        self, cluster_id: str, action: str, upgrade_id: str | None = None
+        self, cluster_id: str, action: Action, upgrade_id: str | None = None
     ) -> dict[str, Any]:
         """Apply `action` to the cluster's newest upgrade, if valid in its current state.
 
@@ -416,7 +406,9 @@ class Store:
             newest = self._newest_upgrade(db, cluster_id)
             if newest is None:
                 raise BadRequest(f"Cluster {cluster_id} has no upgrade to {action}.")
-            valid_in, next_status = _TRANSITIONS[action]
+            # The transitions kostyor-tui's client checks too (docs/kostyor-api.md#lifecycle).
+            transition = LIFECYCLE[action]
+            valid_in, next_status = transition.valid_in, transition.leads_to
             if newest["status"] not in valid_in:
                 allowed = ", ".join(f'"{status}"' for status in sorted(valid_in))
                 raise BadRequest(
@@ -424,13 +416,13 @@ class Store:
                     f" (only when {allowed})."
                 )
             newest_id = newest["id"]
-            end_time = now_iso() if next_status == statuses.CANCELLED else None
+            end_time = now_iso() if next_status == Status.CANCELLED else None
             db.execute(
                 "UPDATE upgrades SET status = ?, upgrade_end_time = ? WHERE id = ?",
                 (next_status, end_time, newest_id),
             )
             self._set_cluster_status(db, cluster_id, next_status)
-            if next_status == statuses.ROLLBACK_IN_PROGRESS:
+            if next_status == Status.ROLLBACK_IN_PROGRESS:
                 cursor = db.execute(
                     "SELECT cursor FROM upgrades WHERE id = ?", (newest_id,)
                 ).fetchone()[0]
@@ -446,7 +438,7 @@ class Store:
     ) -> None:
         db.execute(
             "UPDATE upgrades SET status = ?, upgrade_end_time = ? WHERE id = ?",
-            (statuses.SUCCEED, now_iso(), upgrade_id),
+            (Status.SUCCEEDED, now_iso(), upgrade_id),
         )
         db.execute(
             "UPDATE clusters SET version = ?, status = ? WHERE id = ?",
@@ -457,7 +449,7 @@ class Store:
         # Every instance is back where it was: the upgrade never happened.
         db.execute(
             "UPDATE upgrades SET status = ?, upgrade_end_time = ? WHERE id = ?",
-            (statuses.CANCELLED, now_iso(), upgrade_id),
+            (Status.CANCELLED, now_iso(), upgrade_id),
         )
         version = self._cluster_row(db, cluster_id)["version"]
         self._set_cluster_status(db, cluster_id, releases.resting_status(version))
@@ -469,7 +461,7 @@ class Store:
         with self._read() as db:
             rows = db.execute(
                 "SELECT id, status FROM upgrades WHERE status IN (?, ?)",
-                tuple(sorted(statuses.RUNNING)),
+                tuple(sorted(MOVING)),
             )
             return {row["id"]: row["status"] for row in rows}
 
@@ -492,9 +484,9 @@ class Store:
             if upgrade is None:
                 return None
             status = upgrade["status"]
-            if direction == FORWARD and status in (statuses.IN_PROGRESS, statuses.PAUSED):
+            if direction == FORWARD and status in (Status.IN_PROGRESS, Status.PAUSED):
                 return self._step_forward(db, upgrade_id, upgrade, should_fail)
-            if direction == BACKWARD and status == statuses.ROLLBACK_IN_PROGRESS:
+            if direction == BACKWARD and status == Status.ROLLBACK_IN_PROGRESS:
                 return self._step_backward(db, upgrade_id, upgrade)
             return None
 
@@ -548,7 +540,7 @@ class Store:
         position = upgrade["cursor"]
         if position >= upgrade["plan_size"]:
             self._finish_upgrade(db, upgrade_id, cluster_id, to_version)
-            return statuses.SUCCEED
+            return Status.SUCCEEDED
         entry = self._plan_entry(db, upgrade_id, position)
         failed_attempts, failed_on_host = db.execute(
             "SELECT COALESCE(SUM(position = ?), 0), COUNT(*) > 0 FROM step_log"
@@ -565,11 +557,11 @@ class Store:
             failed_attempts_of_step=failed_attempts,
             failed_before_on_host=bool(failed_on_host),
         )
-        if status == statuses.IN_PROGRESS and should_fail(attempt):
+        if status == Status.IN_PROGRESS and should_fail(attempt):
             self._log_step(db, upgrade_id, position, entry, FORWARD, "failed", entry["version"])
-            db.execute("UPDATE upgrades SET status = ? WHERE id = ?", (statuses.ERROR, upgrade_id))
-            self._set_cluster_status(db, cluster_id, statuses.ERROR)
-            return statuses.ERROR
+            db.execute("UPDATE upgrades SET status = ? WHERE id = ?", (Status.ERROR, upgrade_id))
+            self._set_cluster_status(db, cluster_id, Status.ERROR)
+            return Status.ERROR
         db.execute(
             "UPDATE services SET version = ? WHERE id = ?", (to_version, entry["service_id"])
         )
@@ -577,7 +569,7 @@ class Store:
         db.execute("UPDATE upgrades SET cursor = ? WHERE id = ?", (position + 1, upgrade_id))
         if position + 1 >= upgrade["plan_size"]:
             self._finish_upgrade(db, upgrade_id, cluster_id, to_version)
-            return statuses.SUCCEED
+            return Status.SUCCEEDED
         return status
 
     def _step_backward(self, db: sqlite3.Connection, upgrade_id: str, upgrade: sqlite3.Row) -> str:
@@ -585,7 +577,7 @@ class Store:
         position = upgrade["cursor"] - 1
         if position < 0:
             self._finish_rollback(db, upgrade_id, cluster_id)
-            return statuses.CANCELLED
+            return Status.CANCELLED
         entry = self._plan_entry(db, upgrade_id, position)
         original = entry["original_version"]
         db.execute("UPDATE services SET version = ? WHERE id = ?", (original, entry["service_id"]))
@@ -593,8 +585,8 @@ class Store:
         db.execute("UPDATE upgrades SET cursor = ? WHERE id = ?", (position, upgrade_id))
         if position == 0:
             self._finish_rollback(db, upgrade_id, cluster_id)
-            return statuses.CANCELLED
-        return statuses.ROLLBACK_IN_PROGRESS
+            return Status.CANCELLED
+        return Status.ROLLBACK_IN_PROGRESS
 
     def step_log(self, upgrade_id: str) -> list[dict[str, Any]]:
         """Every step attempt of an upgrade, in the order they were committed."""

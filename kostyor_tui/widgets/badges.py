@@ -2,8 +2,8 @@
 
 from rich.text import Text
 
-from kostyor_tui.api.status import Status
-from kostyor_tui.progress import ClusterState, HostState, cluster_state
+from kostyor_tui.domain.progress import HostState
+from kostyor_tui.domain.statuses import ClusterState, Status, cluster_state
 
 _STATE_STYLE = {
     ClusterState.ACTIVE: "bold #5fd75f",

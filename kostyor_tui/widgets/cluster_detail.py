@@ -8,8 +8,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static, TabbedContent, TabPane
 
-from kostyor_tui import progress
 from kostyor_tui.api.models import Cluster
+from kostyor_tui.domain import fleet
 from kostyor_tui.service import ClusterSnapshot
 from kostyor_tui.widgets.badges import host_state_text, state_badge, status_text
 from kostyor_tui.widgets.keyed_table import KeyedTable, Row
@@ -28,15 +28,14 @@ def component_table_rows(snapshot: ClusterSnapshot) -> list[tuple[str, Row]]:
     rows = []
     for component in snapshot.components:
         upgradable = any(
-            progress.instance_upgradable(version, snapshot.releases)
-            for version, _ in component.versions
+            fleet.upgradable(version, snapshot.releases) for version, _ in component.versions
         )
         version = Text(component.version, style="bold #ffd75f" if component.mixed else "")
         rows.append(
             (
-                component.component,
+                component.name,
                 (
-                    component.component,
+                    component.name,
                     version,
                     hosts_summary(component.hosts),
                     "yes" if upgradable else "no",
@@ -56,7 +55,7 @@ def host_table_rows(snapshot: ClusterSnapshot) -> list[tuple[str, Row]]:
                 host_id,
                 (
                     names.get(host_id, host_id),
-                    progress.format_version_counts(versions) or "—",
+                    fleet.format_version_counts(versions) or "—",
                     host_state_text(snapshot.host_states.get(host_id)),
                     str(sum(versions.values())),
                 ),
@@ -94,7 +93,7 @@ def summary_text(cluster: Cluster, snapshot: ClusterSnapshot | None, region: str
     text.append("Version  ", style="bold")
     text.append(cluster.version or "unknown")
     if snapshot is not None and snapshot.version_counts:
-        counts = progress.format_version_counts(snapshot.version_counts)
+        counts = fleet.format_version_counts(snapshot.version_counts)
         text.append(f"  ({counts})", style="#a8a8a8")
     text.append("\n")
     if snapshot is None:

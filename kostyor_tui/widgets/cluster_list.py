@@ -12,7 +12,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Input
 
 from kostyor_tui.api.models import Cluster
-from kostyor_tui.progress import cluster_state
+from kostyor_tui.domain.statuses import cluster_state
 from kostyor_tui.widgets.badges import state_mark
 from kostyor_tui.widgets.keyed_table import KeyedTable, Row
 

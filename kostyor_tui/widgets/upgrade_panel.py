@@ -7,8 +7,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Log, ProgressBar
 
-from kostyor_tui import progress
-from kostyor_tui.api.status import Status
+from kostyor_tui.domain import fleet, progress
+from kostyor_tui.domain.statuses import Status
 from kostyor_tui.service import ClusterSnapshot, UpgradeEvent
 from kostyor_tui.widgets.badges import host_state_text
 from kostyor_tui.widgets.keyed_table import Row
@@ -57,7 +57,7 @@ def upgrade_host_rows(snapshot: ClusterSnapshot) -> list[tuple[str, Row]]:
                     name,
                     host_state_text(snapshot.host_states.get(host_id)),
                     f"{versions.get(target, 0) if target else 0}/{total}",
-                    progress.format_version_counts(versions) or "—",
+                    fleet.format_version_counts(versions) or "—",
                 ),
             )
         )

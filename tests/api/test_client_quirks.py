@@ -19,7 +19,7 @@ from kostyor_tui.api.errors import (
     ServerError,
     TimedOut,
 )
-from kostyor_tui.api.status import Status
+from kostyor_tui.domain.statuses import Status
 from tests.api.loopback import loopback_server, read_request_head
 from tests.api.quirky_server import QuirkyServer, json_response
 

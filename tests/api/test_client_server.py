@@ -22,13 +22,10 @@ from kostyor_tui.api.errors import (
     Unreachable,
 )
 from kostyor_tui.api.models import Upgrade
-from kostyor_tui.api.status import Status
-from kostyor_tui.progress import (
-    allowed_actions,
-    host_states,
-    upgrade_progress,
-    version_counts,
-)
+from kostyor_tui.domain.fleet import version_counts
+from kostyor_tui.domain.lifecycle import allowed_actions
+from kostyor_tui.domain.progress import host_states, upgrade_progress
+from kostyor_tui.domain.statuses import Status
 from tests.support.faultproxy import Fault, FaultProxy
 
 DEMO_CLUSTERS = {"home_lab", "staging", "legacy", "datacenter_east"}

@@ -7,7 +7,7 @@ import pytest
 
 from kostyor_tui.api.client import KostyorClient
 from kostyor_tui.api.models import Cluster, Host, Service, Upgrade
-from kostyor_tui.api.status import Status, normalize_status
+from kostyor_tui.domain.statuses import Status, normalize_status
 from tests.api.quirky_server import json_response
 
 

@@ -16,9 +16,9 @@ import httpx
 import pytest
 from textual.pilot import Pilot
 
-from kostyor_tui.api.status import Status
 from kostyor_tui.app import KostyorApp
 from kostyor_tui.config import load_settings
+from kostyor_tui.domain.statuses import Status
 from kostyor_tui.screens.upgrade import UpgradeScreen
 from kostyor_tui.server.runner import BackgroundServer
 from kostyor_tui.widgets.status_header import StatusHeader

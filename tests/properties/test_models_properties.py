@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 from kostyor_tui.api.models import Cluster, Host, Service, Upgrade
-from kostyor_tui.api.status import Status, normalize_status
+from kostyor_tui.domain.statuses import Status, normalize_status
 
 # What json.loads can produce, NaN and infinities included (Python accepts them).
 json_scalars = (

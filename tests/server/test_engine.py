@@ -7,7 +7,7 @@ from itertools import groupby
 
 import httpx
 
-from kostyor_tui.openstack import host_rank, service_sort_key
+from kostyor_tui.domain.order import host_rank, service_key
 from kostyor_tui.server.runner import BackgroundServer
 from tests.server.waiting import (
     act,
@@ -35,7 +35,7 @@ def expected_order(client: httpx.Client, cluster_id: str, engine: str) -> list[s
 
     def key(service: dict) -> tuple:
         by_host = host_key[service["hosts"][0]]
-        by_service = service_sort_key(service["name"])
+        by_service = service_key(service["name"])
         return (by_service, by_host) if engine == "service-by-service" else (by_host, by_service)
 
     return [service["id"] for service in sorted(services, key=key)]

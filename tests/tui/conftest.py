@@ -9,9 +9,9 @@ from textual.pilot import Pilot
 from textual.widgets import Button
 from textual.widgets._toast import Toast
 
-from kostyor_tui.api.status import Status
 from kostyor_tui.app import KostyorApp
 from kostyor_tui.config import Settings, load_settings
+from kostyor_tui.domain.statuses import Status
 from kostyor_tui.screens.main import MainScreen
 from kostyor_tui.screens.start_upgrade import StartUpgradeScreen
 from kostyor_tui.screens.upgrade import UpgradeScreen

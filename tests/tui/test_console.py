@@ -4,7 +4,7 @@ from pathlib import Path
 
 from textual.widgets import Button, Input
 
-from kostyor_tui.api.status import Status
+from kostyor_tui.domain.statuses import Status
 from kostyor_tui.screens.confirm import ConfirmScreen
 from kostyor_tui.screens.main import MainScreen
 from kostyor_tui.widgets.status_header import StatusHeader

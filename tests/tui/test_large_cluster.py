@@ -1,6 +1,6 @@
 """A cluster of thousands of hosts: polls update changed cells, never rebuild the tables."""
 
-from kostyor_tui.api.status import Status
+from kostyor_tui.domain.statuses import Status
 from kostyor_tui.screens.upgrade import UpgradeScreen
 from kostyor_tui.widgets.keyed_table import KeyedTable
 from tests.tui.conftest import select_cluster, start_upgrade_via_dialog, upgrade_status, wait_for

@@ -7,7 +7,7 @@ to the embedded server over HTTP).
 from itertools import pairwise
 
 from kostyor_tui.api.client import KostyorClient
-from kostyor_tui.api.status import Status
+from kostyor_tui.domain.statuses import Status
 from kostyor_tui.service import ApiService
 from tests.tui.conftest import select_cluster, start_upgrade_via_dialog, upgrade_status, wait_for
 

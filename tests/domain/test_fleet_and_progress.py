@@ -1,34 +1,36 @@
-"""Unit tests of kostyor_tui.progress: pure functions over API models, no I/O."""
+"""Unit tests of kostyor_tui.domain's fleet, order and progress: pure functions over API
+models, no I/O."""
 
 from datetime import datetime, timedelta
 
 import pytest
 
 from kostyor_tui.api.models import Cluster, Host, Service, Upgrade
-from kostyor_tui.api.status import Status
-from kostyor_tui.progress import (
-    ClusterState,
-    HostState,
-    ServiceInstance,
-    allowed_actions,
-    can_start_upgrade,
-    cluster_state,
-    component_rows,
+from kostyor_tui.domain import fleet, order
+from kostyor_tui.domain.fleet import (
     component_version_counts,
-    effective_upgrade_status,
-    engine_order,
-    eta,
+    components,
     format_version_counts,
     host_order,
-    host_states,
     host_version_counts,
-    instance_upgradable,
-    newest_upgrade,
-    service_instances,
-    start_refusal,
-    upgrade_progress,
+    upgradable,
     version_counts,
 )
+from kostyor_tui.domain.lifecycle import (
+    allowed_actions,
+    effective_status,
+    newest_upgrade,
+    start_refusal,
+)
+from kostyor_tui.domain.order import Instance
+from kostyor_tui.domain.progress import HostState, eta, host_states, upgrade_progress
+from kostyor_tui.domain.statuses import ClusterState, Status, cluster_state
+
+
+def engine_order(hosts, services, engine=order.DEFAULT_ENGINE) -> list[Instance]:
+    """Every instance of the cluster in the engine's order (the one implementation)."""
+    return order.engine_order(fleet.instances(hosts, services), engine)
+
 
 # A small cluster: a controller, two computes, a storage node.
 TOPOLOGY = {
@@ -78,7 +80,7 @@ def grouped_shape(versions: dict[tuple[str, str], str], default: str = "mitaka")
 SHAPES = pytest.mark.parametrize("shape", [per_instance_shape, grouped_shape])
 
 
-def pairs(instances: list[ServiceInstance]) -> list[tuple[str, str]]:
+def pairs(instances: list[Instance]) -> list[tuple[str, str]]:
     return [(instance.hostname, instance.name) for instance in instances]
 
 
@@ -88,12 +90,12 @@ def pairs(instances: list[ServiceInstance]) -> list[tuple[str, str]]:
 @SHAPES
 def test_one_instance_per_service_and_host_in_both_shapes(shape) -> None:
     hosts, services = shape({("cmp2", "nova-compute"): "newton"})
-    instances = service_instances(hosts, services)
-    assert len(instances) == 10
-    assert sorted(pairs(instances)) == sorted(
+    found = fleet.instances(hosts, services)
+    assert len(found) == 10
+    assert sorted(pairs(found)) == sorted(
         (f"{host}.lab", name) for host, names in TOPOLOGY.items() for name in names
     )
-    versions = {(i.host_id, i.name): i.version for i in instances}
+    versions = {(i.host_id, i.name): i.version for i in found}
     assert versions[("cmp2", "nova-compute")] == "newton"
     assert versions[("cmp1", "nova-compute")] == "mitaka"
 
@@ -105,21 +107,21 @@ def test_host_side_only_relation_and_host_less_service() -> None:
         Service(id="s2", name="keystone", version="mitaka"),
         Service(id="s3", name="heat-engine", version="mitaka"),
     ]
-    instances = service_instances(hosts, services)
+    found = fleet.instances(hosts, services)
     # h2 has no hostname: it is shown by its id; s3 runs nowhere but still counts once.
-    assert pairs(instances) == [
+    assert pairs(found) == [
         ("one", "nova-compute"),
         ("h2", "nova-compute"),
         ("one", "keystone"),
         ("", "heat-engine"),
     ]
-    assert instances[-1].host_id is None
+    assert found[-1].host_id is None
 
 
 def test_unknown_host_id_and_null_name_do_not_break() -> None:
     services = [Service(id="s1", name=None, version=None, hosts=["ghost"])]
-    (instance,) = service_instances([], services)
-    assert instance == ServiceInstance("s1", "unknown", "ghost", "ghost", None)
+    (instance,) = fleet.instances([], services)
+    assert instance == Instance("s1", "unknown", "ghost", "ghost", None)
 
 
 # engine_order
@@ -178,24 +180,7 @@ def test_unknown_engine_is_node_by_node_and_unknown_projects_go_last() -> None:
     ]
 
 
-def test_engine_order_matches_the_embedded_servers_planner() -> None:
-    """The console's "current step" must agree with the engine that runs the upgrade."""
-    from kostyor_tui.server.order import Instance
-    from kostyor_tui.server.order import engine_order as server_order
-
-    hosts, services = per_instance_shape({})
-    for engine in ("node-by-node", "service-by-service"):
-        ours = engine_order(hosts, services, engine)
-        theirs = server_order(
-            [Instance(i.service_id, i.name, i.host_id, i.hostname, i.version) for i in ours[::-1]],
-            engine,
-        )
-        assert [(i.host_id, i.service_id) for i in ours] == [
-            (i.host_id, i.service_id) for i in theirs
-        ]
-
-
-def first_reached(instances: list[ServiceInstance], hosts: list[Host]) -> list[str]:
+def first_reached(instances: list[Instance], hosts: list[Host]) -> list[str]:
     """Host ids in the order engine_order first reaches them, then hosts it never reaches."""
     order = dict.fromkeys(i.host_id for i in instances if i.host_id is not None)
     order.update(dict.fromkeys(host.id for host in hosts if host.id is not None))
@@ -245,7 +230,7 @@ def test_host_version_counts_per_host_in_release_order(shape) -> None:
 def test_component_version_counts_equal_version_counts(shape) -> None:
     hosts, services = shape({("cmp1", "nova-compute"): "newton", ("sto", "cinder-volume"): ""})
     releases = ["mitaka", "newton"]
-    rows = component_rows(hosts, services, releases)
+    rows = components(hosts, services, releases)
     assert component_version_counts(rows, releases) == version_counts(
         services, releases, hosts=hosts
     )
@@ -369,10 +354,10 @@ def test_version_counts_without_releases_sort_by_name_unknown_last() -> None:
 
 
 @SHAPES
-def test_component_rows_show_mixed_versions(shape) -> None:
+def test_components_show_mixed_versions(shape) -> None:
     hosts, services = shape({("cmp2", "nova-compute"): "newton"})
-    rows = component_rows(hosts, services, ["mitaka", "newton"])
-    assert [row.component for row in rows] == [
+    rows = components(hosts, services, ["mitaka", "newton"])
+    assert [row.name for row in rows] == [
         "keystone",
         "glance-api",
         "nova-api",
@@ -392,12 +377,12 @@ def test_component_rows_show_mixed_versions(shape) -> None:
     assert not agent.mixed and agent.version == "mitaka" and agent.instances == 2
 
 
-def test_instance_upgradable() -> None:
+def test_upgradable() -> None:
     releases = ["mitaka", "newton", "ocata"]
-    assert instance_upgradable("mitaka", releases)
-    assert not instance_upgradable("ocata", releases)
-    assert not instance_upgradable("unknown", releases)
-    assert not instance_upgradable(None, releases)
+    assert upgradable("mitaka", releases)
+    assert not upgradable("ocata", releases)
+    assert not upgradable("unknown", releases)
+    assert not upgradable(None, releases)
 
 
 # States, statuses and actions
@@ -446,7 +431,7 @@ def test_allowed_actions(status: Status, actions: tuple[str, ...]) -> None:
     assert allowed_actions(status) == actions
 
 
-def test_can_start_upgrade_and_why_not() -> None:
+def test_start_refusal_says_why() -> None:
     unfinished = {
         Status.IN_PROGRESS,
         Status.PAUSED,
@@ -454,7 +439,7 @@ def test_can_start_upgrade_and_why_not() -> None:
         Status.ROLLBACK_IN_PROGRESS,
     }
     for status in Status:
-        assert can_start_upgrade(status) is (status not in unfinished), status
+        assert (start_refusal(status, "mitaka") is None) is (status not in unfinished), status
     assert start_refusal(Status.READY, "mitaka") is None
     assert start_refusal(Status.CANCELLED, "mitaka") is None
     assert start_refusal(Status.IN_PROGRESS, "mitaka") == "an upgrade is already in progress"
@@ -465,18 +450,18 @@ def test_can_start_upgrade_and_why_not() -> None:
     assert start_refusal(Status.READY, None) == "the cluster's version is unknown"
 
 
-def test_effective_upgrade_status() -> None:
+def test_effective_status() -> None:
     created = Upgrade(id="u", cluster_id="c", to_version="newton", status=None)
     in_progress = Cluster(id="c", status="UPGRADE IN PROGRESS", version="mitaka")
-    assert effective_upgrade_status(created, in_progress) is Status.IN_PROGRESS
-    assert effective_upgrade_status(created, None) is Status.UNKNOWN
+    assert effective_status(created, in_progress) is Status.IN_PROGRESS
+    assert effective_status(created, None) is Status.UNKNOWN
     finished = Cluster(id="c", status="READY FOR UPGRADE", version="newton")
-    assert effective_upgrade_status(created, finished) is Status.SUCCEEDED
+    assert effective_status(created, finished) is Status.SUCCEEDED
     not_there = Cluster(id="c", status="READY FOR UPGRADE", version="mitaka")
-    assert effective_upgrade_status(created, not_there) is Status.UNKNOWN
+    assert effective_status(created, not_there) is Status.UNKNOWN
     # The upgrade's own status wins when it has one.
     paused = Upgrade(id="u", status="UPGRADE PAUSED")
-    assert effective_upgrade_status(paused, in_progress) is Status.PAUSED
+    assert effective_status(paused, in_progress) is Status.PAUSED
 
 
 def test_newest_upgrade_by_start_time_then_list_order() -> None:

@@ -1,0 +1,38 @@
+"""The error base every part of kostyor-tui shares.
+
+An error carries a message for the operator and an optional hint (what to
+try); `one_line()` is how every face shows it. Which exit code an error means
+is the headless mode's business (`kostyor_tui.headless.exit_codes`), not the
+error's.
+"""
+
+import copy
+
+from kostyor_tui.domain.text import one_line
+
+
+class KostyorTuiError(Exception):
+    """Base of every error kostyor-tui raises on purpose."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def restated(self, message: str, *, hint: str | None = None) -> "KostyorTuiError":
+        """A copy of this error, same type and fields, with a new message and hint."""
+        clone = copy.copy(self)
+        clone.message = message
+        clone.hint = hint
+        clone.args = (message,)
+        return clone
+
+    def one_line(self) -> str:
+        """The message and hint on one line, for stderr, a status bar or a dialog."""
+        text = one_line(self.message)
+        if self.hint:
+            text = f"{text}; {one_line(self.hint)}"
+        return text
+
+    def __str__(self) -> str:
+        return self.one_line()
