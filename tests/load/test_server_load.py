@@ -28,8 +28,10 @@ from tests.support.servers import running_server
 CLIENTS = 24
 ITERATIONS = 40
 LOAD_SECONDS = 8.0
-# Some steps fail, so upgrades also go through UPGRADE ERROR and are continued.
+# Some steps fail, so upgrades also go through UPGRADE ERROR and are continued: at
+# random, and by construction the first step of every upgrade (on controller-01).
 FAIL_RATE = 0.02
+FAIL_HOST = "controller-01"
 CLUSTER_NAMES = [f"load-{n}" for n in range(5)]
 # 2 controllers, 4 computes, 1 storage node: 46 service instances, so an upgrade
 # takes about a second at 0.02 s a step and several run through during the load.
@@ -40,7 +42,12 @@ async def test_concurrent_clients_while_upgrades_run(tmp_path: Path) -> None:
     db_path = tmp_path / "load.sqlite3"
     ledger = Ledger()
     with running_server(
-        db_path, seed="demo", step_seconds=0.02, fail_rate=FAIL_RATE, random_seed=5
+        db_path,
+        seed="demo",
+        step_seconds=0.02,
+        fail_rate=FAIL_RATE,
+        fail_host=FAIL_HOST,
+        random_seed=5,
     ) as server:
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as admin:
             cluster_ids = await discover_clusters(admin, CLUSTER_NAMES, TOPOLOGY)
