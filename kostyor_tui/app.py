@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import sys
 from collections.abc import Callable
 from datetime import datetime
 from typing import ClassVar
@@ -13,13 +12,15 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from kostyor_tui.api.client import KostyorClient, UpgradeAction
-from kostyor_tui.api.errors import KostyorError
+from kostyor_tui.api.client import KostyorClient
 from kostyor_tui.api.models import Cluster, Upgrade
 from kostyor_tui.commands import COMMANDS
-from kostyor_tui.config import ConfigError, Settings
+from kostyor_tui.config import Settings
 from kostyor_tui.domain import lifecycle
+from kostyor_tui.domain.lifecycle import Action
 from kostyor_tui.domain.statuses import Status
+from kostyor_tui.errors import KostyorTuiError
+from kostyor_tui.operations import Operations
 from kostyor_tui.screens.confirm import ConfirmScreen
 from kostyor_tui.screens.discover import DiscoverScreen
 from kostyor_tui.screens.help import HelpScreen
@@ -73,13 +74,16 @@ class KostyorApp(App[int]):
     ) -> None:
         super().__init__()
         self.settings = settings
-        self.read_only = read_only
         self.display_url = display_url or without_credentials(settings.api_url)
+        ops = Operations(
+            client or KostyorClient(**settings.client_options()),
+            read_only=read_only,
+            narrate=lambda text: self.notify(text, title="Note", markup=False),
+        )
         self.service = ApiService(
             self,
-            client or KostyorClient(**settings.client_options()),
+            ops,
             poll_interval=settings.poll_interval,
-            read_only=read_only,
             clock=clock or datetime.now,
             max_backoff=max_backoff,
         )
@@ -158,7 +162,7 @@ class KostyorApp(App[int]):
 
         self.push_screen(StartUpgradeScreen(cluster_id, self.cluster_name(cluster_id)), started)
 
-    def request_upgrade_action(self, cluster_id: str, action: UpgradeAction) -> None:
+    def request_upgrade_action(self, cluster_id: str, action: Action) -> None:
         """Pause/continue at once; rollback/cancel after the operator confirms."""
         if self.service.refuse_action(cluster_id, action):
             return
@@ -183,10 +187,10 @@ class KostyorApp(App[int]):
             answered,
         )
 
-    def _run_action(self, cluster_id: str, action: UpgradeAction) -> None:
+    def _run_action(self, cluster_id: str, action: Action) -> None:
         async def act() -> None:
             # The service has already told the operator about any failure.
-            with contextlib.suppress(KostyorError):
+            with contextlib.suppress(KostyorTuiError):
                 await self.service.upgrade_action(cluster_id, action)
 
         self.run_worker(act(), group="actions", exit_on_error=False)
@@ -194,7 +198,7 @@ class KostyorApp(App[int]):
     # Bindings ------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return not (action == "discover" and self.read_only)
+        return not (action == "discover" and self.service.read_only)
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
@@ -266,7 +270,7 @@ class KostyorApp(App[int]):
         status = (snapshot.status if snapshot else None) or cluster.status
         try:
             versions = await self.service.upgrade_versions(cluster_id)
-        except KostyorError as error:
+        except KostyorTuiError as error:
             self.notify(f"check-upgrade {name}: {error.one_line()}", severity="error", markup=False)
             return
         if status is Status.IN_PROGRESS:
@@ -288,7 +292,7 @@ class KostyorApp(App[int]):
         async def show(cluster_id: str) -> None:
             try:
                 versions = await self.service.upgrade_versions(cluster_id)
-            except KostyorError as error:
+            except KostyorTuiError as error:
                 self.notify(error.one_line(), severity="error", markup=False)
                 return
             self.push_screen(
@@ -306,7 +310,7 @@ class KostyorApp(App[int]):
         async def show() -> None:
             try:
                 methods = await self.service.discovery_methods()
-            except KostyorError as error:
+            except KostyorTuiError as error:
                 self.notify(error.one_line(), severity="error", markup=False)
                 return
             self.push_screen(
@@ -321,7 +325,7 @@ class KostyorApp(App[int]):
         async def show() -> None:
             try:
                 upgrades = await self.service.upgrade_history(cluster_id)
-            except KostyorError as error:
+            except KostyorTuiError as error:
                 self.notify(error.one_line(), severity="error", markup=False)
                 return
             title = f"Upgrades of {self.cluster_name(cluster_id)}" if cluster_id else "Upgrades"
@@ -346,7 +350,7 @@ class KostyorApp(App[int]):
         self.run_worker(show(), exit_on_error=False)
 
 
-def partial_action(app: KostyorApp, action: UpgradeAction) -> Callable[[], None]:
+def partial_action(app: KostyorApp, action: Action) -> Callable[[], None]:
     return lambda: app._with_cluster(lambda cid: app.request_upgrade_action(cid, action))
 
 
@@ -367,12 +371,9 @@ def _when(moment: datetime | None) -> str:
 
 
 def run_console(settings: Settings, *, read_only: bool = False) -> int:
-    """Run the console until the operator quits; the process exit code."""
-    try:
-        app = KostyorApp(settings, read_only=read_only)
-    except (ConfigError, KostyorError) as error:
-        print(f"kostyor-tui: {error.one_line()}", file=sys.stderr)
-        return getattr(error, "exit_code", 2)
+    """Run the console until the operator quits; the process exit code. A bad setting
+    raises before the screen is taken over, to the CLI's one error boundary."""
+    app = KostyorApp(settings, read_only=read_only)
     result = app.run()
     if app.return_code not in (None, 0):
         return app.return_code

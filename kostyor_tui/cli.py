@@ -7,7 +7,7 @@
     kostyor-tui config init [--force] [--path P] | config show
 
 Whatever goes wrong ends as one line on stderr and an exit code (see
-`EXIT_CODES`), never a traceback. Textual is imported only on the console
+`kostyor_tui.headless.exit_codes`), never a traceback. Textual is imported only on the console
 path and the server only for `serve` and `--demo`, so headless commands start
 fast.
 """
@@ -15,7 +15,6 @@ fast.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import os
 import sys
@@ -23,32 +22,17 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-# httpx's package imports its own command-line tool (click, rich, pygments: ~40 ms)
-# when those happen to be installed; kostyor-tui never uses it. A None entry makes
-# that optional import fail fast, and httpx falls back to a stub.
-if "httpx" not in sys.modules:
-    sys.modules.setdefault("httpx._main", None)  # type: ignore[assignment]
-
 from kostyor_tui import __version__
-from kostyor_tui.commands import COMMANDS, Command, UsageError, parse_parameters
+from kostyor_tui.commands import COMMANDS, Command, parse_parameters
+from kostyor_tui.domain.text import printable, redact
+from kostyor_tui.errors import KostyorTuiError, UsageError
+from kostyor_tui.headless.exit_codes import MEANINGS, ExitCode, exit_code_for
 
 if TYPE_CHECKING:
     from kostyor_tui.config import Settings
 
 PROG = "kostyor-tui"
 
-EXIT_CODES: dict[int, str] = {
-    0: "success",
-    1: "internal error (a bug in kostyor-tui: please report it)",
-    2: "usage error: bad arguments, an ambiguous cluster name, bad configuration",
-    3: "not found: unknown cluster (name or id), upgrade or path",
-    4: "rejected: the server refused the request, or kostyor-tui refused it "
-    "(an action invalid in the current state, --read-only)",
-    5: "authentication failed",
-    6: "the API is unreachable or timed out",
-    7: "server error, or an answer that is not the Kostyor API",
-    130: "interrupted (Ctrl-C)",
-}
 
 # How long the demo server takes per upgrade step, in seconds.
 DEMO_STEP_SECONDS = 1.0
@@ -90,7 +74,7 @@ def _commands_epilog() -> str:
     lines = ["commands (kostyor-tui --command NAME --help for each):"]
     lines += [f"  {name.ljust(width)}  {command.summary}" for name, command in COMMANDS.items()]
     lines += ["", "exit codes:"]
-    lines += [f"  {code:>3}  {meaning}" for code, meaning in EXIT_CODES.items()]
+    lines += [f"  {code:>3}  {meaning}" for code, meaning in MEANINGS.items()]
     return "\n".join(lines)
 
 
@@ -190,30 +174,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         # --help and --version print and exit 0 through argparse.
         return done.code if isinstance(done.code, int) else 0 if done.code is None else 2
     except KeyboardInterrupt:
-        return 130
+        return ExitCode.INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly, as Unix tools do.
         with contextlib.suppress(OSError):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
-        return 141
+        return ExitCode.BROKEN_PIPE
+    except KostyorTuiError as error:
+        _error_line(error.one_line(), secrets)
+        return exit_code_for(error)
     except Exception as error:
-        exit_code = getattr(error, "exit_code", None)
-        one_line = getattr(error, "one_line", None)
-        if isinstance(exit_code, int) and callable(one_line):
-            _error_line(str(one_line()), secrets)
-            return exit_code
         _error_line(
             f"unexpected {type(error).__name__}: {error} (a bug in kostyor-tui; please report it)",
             secrets,
         )
-        return 1
+        return ExitCode.INTERNAL
 
 
 def _error_line(message: str, secrets: Sequence[str]) -> None:
-    for secret in secrets:
-        message = message.replace(secret, "********")
-    print(f"{PROG}: error: {' '.join(message.split())}", file=sys.stderr)
+    """The one error line: secrets redacted, control characters made visible."""
+    text = " ".join(printable(redact(message, secrets)).split())
+    print(f"{PROG}: error: {text}", file=sys.stderr)
 
 
 def _dispatch(argv: list[str], secrets: list[str]) -> int:
@@ -264,18 +246,17 @@ def _run_headless_command(name: str, argv: list[str], secrets: list[str]) -> int
     for argument in command.arguments:
         if argument.kind == "parameters":
             arguments[argument.name] = parse_parameters(arguments[argument.name])
-    from kostyor_tui.headless import run_headless
+    from kostyor_tui.headless.run import run_headless
 
     with _api_settings(args, secrets) as settings:
-        return asyncio.run(
-            run_headless(
-                command,
-                arguments,
-                settings,
-                output=args.output or "table",
-                read_only=args.read_only,
-                stdout=sys.stdout,
-            )
+        return run_headless(
+            command,
+            arguments,
+            settings,
+            output=args.output or "table",
+            read_only=args.read_only,
+            stdout=sys.stdout,
+            stderr=sys.stderr,
         )
 
 
@@ -333,9 +314,7 @@ def _demo_server() -> Iterator[str]:
         try:
             server.start()
         except RuntimeError as exc:
-            from kostyor_tui.api.errors import ServerError
-
-            raise ServerError(str(exc), hint="run kostyor-tui serve to see why") from None
+            raise KostyorTuiError(str(exc), hint="run kostyor-tui serve to see why") from None
         try:
             yield server.url
         finally:

@@ -33,11 +33,13 @@ from pydantic import (
     model_validator,
 )
 
+from kostyor_tui.domain.text import REDACTED
+from kostyor_tui.errors import ConfigError
+
 APP_NAME = "kostyor-tui"
 DEFAULT_API_URL = "http://127.0.0.1:5055"
 DEFAULT_PROFILE_NAME = "default"
 PASSWORD_COMMAND_TIMEOUT = 30.0
-REDACTED = "********"
 
 # Environment variable → profile key it overrides.
 ENV_OVERRIDES: dict[str, str] = {
@@ -54,19 +56,6 @@ SECRET_KEYS = frozenset({"password", "password_command", "token"})
 
 # Where an effective value came from; "file" is default_profile choosing the profile.
 Source = Literal["flag", "env", "profile", "file", "default"]
-
-
-class ConfigError(Exception):
-    """A configuration problem, described in one line that never contains a secret."""
-
-    exit_code = 2
-
-    def __init__(self, message: str) -> None:
-        super().__init__(" ".join(message.split()))
-        self.message = str(self)
-
-    def one_line(self) -> str:
-        return self.message
 
 
 class Profile(BaseModel):

@@ -18,10 +18,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import threading
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
@@ -29,11 +28,13 @@ from typing import TYPE_CHECKING, TypeVar
 from textual.message import Message
 from textual.timer import Timer
 
-from kostyor_tui.api.client import KostyorClient, UpgradeAction
-from kostyor_tui.api.errors import ActionRefused, KostyorError, ServerError, Unreachable
+from kostyor_tui.api.errors import KostyorError, Unreachable
 from kostyor_tui.api.models import Cluster, Host, Service, Upgrade
 from kostyor_tui.domain import fleet, lifecycle, order, progress
+from kostyor_tui.domain.lifecycle import Action
 from kostyor_tui.domain.statuses import Status
+from kostyor_tui.errors import KostyorTuiError, Refused
+from kostyor_tui.operations import Operations
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -280,62 +281,27 @@ def _upgrade_line(snapshot: ClusterSnapshot) -> str:
     return f"{upgrade.from_version} → {upgrade.to_version}, {_status_text(snapshot.status)}"
 
 
-class ClientLoop:
-    """An event loop in its own thread, where every call of the client runs.
-
-    Parsing a 30,000-instance answer takes a few hundred milliseconds; on the
-    UI's loop that would freeze input at every poll. Here the UI thread keeps
-    getting the interpreter in short slices while a big answer is parsed.
-    """
-
-    def __init__(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, name="kostyor-client", daemon=True
-        )
-        self._thread.start()
-
-    async def run(self, call: Coroutine[object, object, T]) -> T:
-        """Await `call` on the client loop (cancelling the caller cancels it there too)."""
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(call, self._loop))
-
-    async def close(self, last: Coroutine[object, object, object]) -> None:
-        """Run `last` (closing the client), then stop the loop and its thread."""
-        if not self._loop.is_running():
-            last.close()
-            return
-        try:
-            await self.run(last)
-        finally:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            await asyncio.to_thread(self._thread.join, 5.0)
-            if not self._thread.is_alive():
-                self._loop.close()
-
-
 class ApiService:
     """The shared API service. Create one per app; call `start()` once mounted."""
 
     def __init__(
         self,
         app: App[object],
-        client: KostyorClient,
+        ops: Operations,
         *,
         poll_interval: float = 2.0,
-        read_only: bool = False,
         clock: Clock = datetime.now,
         max_backoff: float = 30.0,
     ) -> None:
         self.app = app
-        self._client = client
-        self._io = ClientLoop()
+        self.ops = ops
+        self._client = ops.client
         self.poll_interval = max(0.05, poll_interval)
-        self.read_only = read_only
         self.clock = clock
         self.max_backoff = max(self.poll_interval, max_backoff)
         self.clusters: tuple[Cluster, ...] = ()
         self.releases: tuple[str, ...] = ()
-        self.connection = ConnectionState(read_only=read_only)
+        self.connection = ConnectionState(read_only=ops.read_only)
         self._snapshots: dict[str, ClusterSnapshot] = {}
         self._events: dict[str, deque[UpgradeEvent]] = {}
         self._watched: dict[str, int] = {}
@@ -394,11 +360,15 @@ class ApiService:
         gc.freeze()
         self._schedule(0, requested=True)
 
+    @property
+    def read_only(self) -> bool:
+        return self.ops.read_only
+
     async def close(self) -> None:
         self._closed = True
         if self._timer is not None:
             self._timer.stop()
-        await self._io.close(self._client.aclose())
+        await asyncio.to_thread(self._client.close)
 
     def refresh_now(self) -> None:
         """Poll as soon as possible (right after the running poll, if one runs), and
@@ -486,8 +456,8 @@ class ApiService:
         """Poll once; the CPU time the client thread spent on it."""
         watched = [cid for cid in self._watched if cid]
         everything, self._read_everything = self._read_everything, False
-        clusters, releases, fetched, cpu_seconds = await self._io.run(
-            self._fetch(watched, self.releases, everything)
+        clusters, releases, fetched, cpu_seconds = await asyncio.to_thread(
+            self._fetch, watched, self.releases, everything
         )
         now = self.clock()
         # Success: only now replace the last good data.
@@ -510,20 +480,18 @@ class ApiService:
         self._post_connection()
         return cpu_seconds
 
-    async def _fetch(
+    def _fetch(
         self, watched: list[str], releases: tuple[str, ...], everything: bool
     ) -> tuple[tuple[Cluster, ...], tuple[str, ...], list[Derived | None], float]:
-        """One poll's reads and derivations; runs on the client's own loop and thread."""
+        """One poll's reads and derivations; runs in a thread of its own."""
         cpu_start = time.thread_time()
-        clusters = tuple(await self._client.list_clusters())
+        clusters = tuple(self._client.list_clusters())
         if not releases:
-            releases = tuple(await self._client.list_all_versions())
-        fetched = await asyncio.gather(
-            *(self._fetch_cluster(cid, clusters, releases, everything) for cid in watched)
-        )
-        return clusters, releases, list(fetched), time.thread_time() - cpu_start
+            releases = tuple(self._client.list_all_versions())
+        fetched = [self._fetch_cluster(cid, clusters, releases, everything) for cid in watched]
+        return clusters, releases, fetched, time.thread_time() - cpu_start
 
-    async def _fetch_cluster(
+    def _fetch_cluster(
         self,
         cluster_id: str,
         clusters: tuple[Cluster, ...],
@@ -535,21 +503,18 @@ class ApiService:
             return None
         old = self._snapshots.get(cluster_id)
         if everything or not settled(old, cluster):
-            hosts, services, upgrades = await asyncio.gather(
-                self._client.list_hosts(cluster_id),
-                self._client.list_services(cluster_id),
-                self._client.list_upgrades(cluster_id),
-            )
+            hosts = self._client.list_hosts(cluster_id)
+            services = self._client.list_services(cluster_id)
+            upgrades = self._client.list_upgrades(cluster_id)
         else:
             # Settled and unchanged: unless its upgrades changed too, nothing has
             # moved, and re-reading tens of thousands of instances would cost a
             # good part of a core at every poll.
-            upgrades = await self._client.list_upgrades(cluster_id)
+            upgrades = self._client.list_upgrades(cluster_id)
             if old is not None and old.upgrades == tuple(upgrades):
                 return old, ()
-            hosts, services = await asyncio.gather(
-                self._client.list_hosts(cluster_id), self._client.list_services(cluster_id)
-            )
+            hosts = self._client.list_hosts(cluster_id)
+            services = self._client.list_services(cluster_id)
         return self._derive(old, cluster, hosts, services, upgrades, releases)
 
     def _derive(
@@ -602,18 +567,19 @@ class ApiService:
     # Reads on demand -------------------------------------------------------------
 
     async def upgrade_versions(self, cluster_id: str) -> list[str]:
-        return await self._io.run(self._client.list_upgrade_versions(cluster_id))
+        return await asyncio.to_thread(self._client.list_upgrade_versions, cluster_id)
 
     async def discovery_methods(self) -> list[str]:
-        return await self._io.run(self._client.list_discovery_methods())
+        return await asyncio.to_thread(self._client.list_discovery_methods)
 
     async def all_versions(self) -> list[str]:
-        return await self._io.run(self._client.list_all_versions())
+        return await asyncio.to_thread(self._client.list_all_versions)
 
     async def upgrade_history(self, cluster_id: str | None = None) -> list[Upgrade]:
-        return await self._io.run(self._client.list_upgrades(cluster_id))
+        return await asyncio.to_thread(self.ops.upgrades, cluster_id)
 
-    # Actions: the one place read-only mode and state checks are enforced ---------
+    # Actions: run through the operations, where read-only mode and the lifecycle's
+    # pre-checks are enforced; the keys and buttons only ask early, to explain at once.
 
     def allowed_actions(self, cluster_id: str | None) -> frozenset[str]:
         """Actions valid for the cluster's upgrade in its current state (none if read-only)."""
@@ -626,63 +592,57 @@ class ApiService:
         cluster = self.cluster(cluster_id)
         return (cluster.name if cluster else None) or cluster_id
 
-    def _read_only_refusal(self, what: str) -> ActionRefused | None:
-        if not self.read_only:
-            return None
-        return ActionRefused(
-            f"Read-only mode: {what} refused", hint="restart without --read-only to act"
-        )
-
-    def _action_refusal(self, cluster_id: str, action: str) -> ActionRefused | None:
-        name = self._name(cluster_id)
-        refusal = self._read_only_refusal(f"{action} of the upgrade of {name}")
-        if refusal is None and action not in self.allowed_actions(cluster_id):
-            snapshot = self.snapshot(cluster_id)
-            status = snapshot.status if snapshot and snapshot.upgrade else "without an upgrade"
-            refusal = ActionRefused(f"Cannot {action} the upgrade of {name}: it is {status}")
-        return refusal
-
-    def _start_refusal(self, cluster_id: str) -> ActionRefused | None:
-        name = self._name(cluster_id)
-        refusal = self._read_only_refusal(f"upgrade of {name}")
-        cluster = self.cluster(cluster_id)
-        if refusal is None and cluster is not None:
-            snapshot = self.snapshot(cluster_id)
-            status = (snapshot.status if snapshot else None) or cluster.status
-            reason = lifecycle.start_refusal(status, cluster.version)
-            if reason:
-                refusal = ActionRefused(f"Cannot start an upgrade of {name}: {reason}")
-        return refusal
-
-    def _tell(self, refusal: ActionRefused | None) -> bool:
-        if refusal is not None:
+    def _early_refusal(self, check: Callable[[], None]) -> bool:
+        """Run a pre-check; True (and the operator told why) when it refuses."""
+        try:
+            check()
+        except Refused as refusal:
             self.app.notify(refusal.one_line(), title="Refused", severity="error", markup=False)
-        return refusal is not None
-
-    def _enforce(self, refusal: ActionRefused | None) -> None:
-        """Tell the operator and raise when there is a refusal; pass otherwise."""
-        if refusal is not None:
-            self._tell(refusal)
-            raise refusal
+            return True
+        return False
 
     def refuse_action(self, cluster_id: str, action: str) -> bool:
-        """True (and the operator told why) when the action may not be sent now."""
-        return self._tell(self._action_refusal(cluster_id, action))
+        name = self._name(cluster_id)
+
+        def check() -> None:
+            self.ops.guard(f"{action} of the upgrade of {name}")
+            snapshot = self.snapshot(cluster_id)
+            status = snapshot.status if snapshot and snapshot.upgrade else None
+            reason = (
+                lifecycle.action_refusal(Action(action), status)
+                if status is not None
+                else "it has never had an upgrade"
+            )
+            if reason is not None:
+                raise Refused(f"Cannot {action} the upgrade of {name}: {reason}")
+
+        return self._early_refusal(check)
 
     def refuse_start(self, cluster_id: str) -> bool:
-        return self._tell(self._start_refusal(cluster_id))
+        return self._early_refusal(
+            lambda: self.ops.guard(f"starting an upgrade of {self._name(cluster_id)}")
+        )
 
     def refuse_discovery(self) -> bool:
-        return self._tell(self._read_only_refusal("discovery"))
+        return self._early_refusal(lambda: self.ops.guard("discovery"))
 
-    async def upgrade_action(self, cluster_id: str, action: UpgradeAction) -> Upgrade:
-        self._enforce(self._action_refusal(cluster_id, action))
+    def _cluster_or_raise(self, cluster_id: str) -> Cluster:
+        cluster = self.cluster(cluster_id)
+        if cluster is None:
+            raise Refused(f"Cluster {cluster_id} is not listed (any more)")
+        return cluster
+
+    async def upgrade_action(self, cluster_id: str, action: Action) -> Upgrade:
+        cluster = self._cluster_or_raise(cluster_id)
         name = self._name(cluster_id)
-        return await self._act(
-            lambda: self._client.upgrade_action(cluster_id, action),
-            f"{action.capitalize()} sent for the upgrade of {name}",
-            f"{action} of the upgrade of {name}",
+        upgrade = await self._act(
+            lambda: self.ops.act(cluster, action), f"{action} of the upgrade of {name}"
         )
+        self.app.notify(
+            f"{action.capitalize()} sent for the upgrade of {name}: now {upgrade.status}",
+            markup=False,
+        )
+        return upgrade
 
     async def start_upgrade(
         self,
@@ -693,14 +653,14 @@ class ApiService:
         driver: str | None = None,
         parameters: Mapping[str, str] | None = None,
     ) -> Upgrade:
-        self._enforce(self._start_refusal(cluster_id))
+        cluster = self._cluster_or_raise(cluster_id)
         name = self._name(cluster_id)
         upgrade = await self._act(
-            lambda: self._client.start_upgrade(
-                cluster_id, to_version, engine=engine, driver=driver, parameters=parameters
+            lambda: self.ops.start_upgrade(
+                cluster, to_version, engine=engine, driver=driver, parameters=parameters
             ),
-            None,
             f"upgrade of {name} to {to_version}",
+            quiet=True,
         )
         self.app.notify(
             f"Upgrade {upgrade.id} of {name} to {to_version} started", title="Started", markup=False
@@ -710,32 +670,32 @@ class ApiService:
     async def discover_cluster(
         self, method: str, name: str, parameters: Mapping[str, str] | None = None
     ) -> Cluster:
-        self._enforce(self._read_only_refusal(f"discovery of {name}"))
         cluster = await self._act(
-            lambda: self._client.discover_cluster(method, name, parameters),
-            None,
+            lambda: self.ops.discover(method, name, parameters),
             f"discovery of {name} ({method})",
+            quiet=True,
         )
         self.app.notify(
             f"Discovered {cluster.name} ({cluster.id})", title="Discovered", markup=False
         )
         return cluster
 
-    async def _act(
-        self, call: Callable[[], Coroutine[object, object, T]], done: str | None, what: str
-    ) -> T:
+    async def _act(self, call: Callable[[], T], what: str, *, quiet: bool = False) -> T:
+        """Run an operation in a thread; refresh afterwards. A failure is told here unless
+        `quiet` (a dialog shows it itself), and raised."""
         try:
-            result = await self._io.run(call())
-        except KostyorError as error:
-            text = f"{what} failed: {error.one_line()}"
-            if isinstance(error, ServerError):
-                # The server may have acted before failing (quirk 8): re-read, never retry.
-                text += " — state re-read, check before trying again"
-            self.app.notify(text, title="Failed", severity="error", timeout=8, markup=False)
+            result = await asyncio.to_thread(call)
+        except KostyorTuiError as error:
+            if not quiet:
+                self.app.notify(
+                    f"{what} failed: {error.one_line()}",
+                    title="Failed",
+                    severity="error",
+                    timeout=8,
+                    markup=False,
+                )
             self.refresh_now()
             raise
-        if done:
-            self.app.notify(done, markup=False)
         self.refresh_now()
         return result
 

@@ -88,3 +88,18 @@ class Upgrade(_WithStatus):
     # Sent by the embedded server only; the real one does not say.
     engine: Text = None
     driver: Text = None
+
+
+class Step(ApiModel):
+    """One step the engine committed or attempted (`GET /upgrades/{id}/steps`: the embedded
+    server has this step log; the real server does not)."""
+
+    position: int | None = None
+    service_id: Id = None
+    service: Text = None
+    hostname: Text = None
+    direction: Text = None  # "upgrade" or "rollback"
+    outcome: Text = None  # "done" or "failed"
+    version_before: Text = None
+    version_after: Text = None
+    at: Timestamp = None

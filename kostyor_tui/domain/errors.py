@@ -8,7 +8,7 @@ error's.
 
 import copy
 
-from kostyor_tui.domain.text import one_line
+from kostyor_tui.domain.text import one_line, printable
 
 
 class KostyorTuiError(Exception):
@@ -28,11 +28,12 @@ class KostyorTuiError(Exception):
         return clone
 
     def one_line(self) -> str:
-        """The message and hint on one line, for stderr, a status bar or a dialog."""
+        """The message and hint on one line, for stderr, a status bar or a dialog; any
+        control character (a server's words may carry some) shown as an escape."""
         text = one_line(self.message)
         if self.hint:
             text = f"{text}; {one_line(self.hint)}"
-        return text
+        return printable(text)
 
     def __str__(self) -> str:
         return self.one_line()

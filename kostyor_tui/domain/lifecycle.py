@@ -76,13 +76,40 @@ START_BLOCKED_BY: dict[Status, str] = {
 }
 
 
-def start_refusal(status: Status, version: str | None) -> str | None:
-    """Why a cluster (its status, its version) cannot start an upgrade now, or None."""
+class Readiness(StrEnum):
+    """Whether a cluster can start an upgrade now (`check-upgrade`)."""
+
+    READY = "ready"
+    NOT_READY = "not ready"
+    IN_PROGRESS = "in progress"
+
+
+def start_refusal(
+    status: Status, version: str | None, *, host_count: int | None = None
+) -> tuple[Readiness, str] | None:
+    """Why a cluster (its status, its version, how many hosts it has if known) cannot start
+    an upgrade now, or None when it can."""
     if status in START_BLOCKED_BY:
-        return START_BLOCKED_BY[status]
+        return Readiness.IN_PROGRESS, START_BLOCKED_BY[status]
     if not version or version == UNKNOWN_VERSION:
-        return "the cluster's version is unknown"
+        return Readiness.NOT_READY, "the cluster's version is unknown"
+    if status is Status.NOT_READY:
+        return Readiness.NOT_READY, f"Kostyor reports the cluster {Status.NOT_READY}"
+    if host_count == 0:
+        return Readiness.NOT_READY, "the cluster has no hosts"
     return None
+
+
+def readiness(
+    status: Status, version: str | None, host_count: int, targets: Sequence[str]
+) -> tuple[Readiness, str | None]:
+    """`check-upgrade`'s answer: the same rule as `start_refusal`, and a release to go to."""
+    refusal = start_refusal(status, version, host_count=host_count)
+    if refusal is not None:
+        return refusal
+    if not targets:
+        return Readiness.NOT_READY, f"no release later than {version} is known"
+    return Readiness.READY, None
 
 
 class UpgradeRecord(Protocol):

@@ -9,9 +9,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
-from kostyor_tui.api.errors import KostyorError
 from kostyor_tui.api.models import Cluster
-from kostyor_tui.commands import UsageError, parse_parameters
+from kostyor_tui.commands import parse_parameters
+from kostyor_tui.errors import KostyorTuiError, UsageError
 from kostyor_tui.service import service_of
 
 
@@ -45,7 +45,7 @@ class DiscoverScreen(ModalScreen[Cluster | None]):
     async def load_methods(self) -> None:
         try:
             methods = await service_of(self).discovery_methods()
-        except KostyorError as error:
+        except KostyorTuiError as error:
             self.query_one("#discover-message", Label).update(
                 f"Could not read the discovery methods: {error.one_line()}"
             )
@@ -92,7 +92,7 @@ class DiscoverScreen(ModalScreen[Cluster | None]):
     async def discover(self, method: str, name: str, parameters: dict[str, str]) -> None:
         try:
             cluster = await service_of(self).discover_cluster(method, name, parameters)
-        except KostyorError as error:
+        except KostyorTuiError as error:
             self.query_one("#discover-message", Label).update(error.one_line())
             self.query_one("#discover-run", Button).disabled = False
             return

@@ -9,10 +9,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
-from kostyor_tui.api.errors import KostyorError
 from kostyor_tui.api.models import Upgrade
-from kostyor_tui.commands import UsageError, parse_parameters
+from kostyor_tui.commands import parse_parameters
 from kostyor_tui.domain.order import DEFAULT_DRIVER, DEFAULT_ENGINE, KNOWN_ENGINES
+from kostyor_tui.errors import KostyorTuiError, UsageError
 from kostyor_tui.service import service_of
 
 
@@ -60,7 +60,7 @@ class StartUpgradeScreen(ModalScreen[Upgrade | None]):
         message = self.query_one("#start-message", Label)
         try:
             versions = await service_of(self).upgrade_versions(self.cluster_id)
-        except KostyorError as error:
+        except KostyorTuiError as error:
             message.update(f"Could not read the versions: {error.one_line()}")
             return
         select = self.query_one("#target-version", Select)
@@ -109,7 +109,7 @@ class StartUpgradeScreen(ModalScreen[Upgrade | None]):
             upgrade = await service_of(self).start_upgrade(
                 self.cluster_id, version, engine=engine, driver=driver, parameters=parameters
             )
-        except KostyorError as error:
+        except KostyorTuiError as error:
             message.update(error.one_line())
             self.query_one("#start-upgrade", Button).disabled = False
             return

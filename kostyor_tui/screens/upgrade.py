@@ -10,7 +10,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Label
 
-from kostyor_tui.api.client import UpgradeAction
+from kostyor_tui.domain.lifecycle import Action
 from kostyor_tui.service import ClusterChanged, ClustersChanged, ClusterSnapshot, service_of
 from kostyor_tui.widgets.badges import status_text
 from kostyor_tui.widgets.keyed_table import KeyedTable
@@ -131,7 +131,7 @@ class UpgradeScreen(Screen[None]):
     def action_back(self) -> None:
         self.dismiss()
 
-    def action_upgrade(self, action: UpgradeAction) -> None:
+    def action_upgrade(self, action: Action) -> None:
         self.app.request_upgrade_action(self.cluster_id, action)  # type: ignore[attr-defined]
 
     def action_start_upgrade(self) -> None:

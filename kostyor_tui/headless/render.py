@@ -14,17 +14,18 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from kostyor_tui.commands import (
+from kostyor_tui.domain.fleet import format_version_counts
+from kostyor_tui.domain.text import printable
+from kostyor_tui.reports import (
     ClusterStatusReport,
     ClusterSummary,
-    ComponentRow,
+    ComponentVersionRow,
     CurrentStep,
     HostRow,
     UpgradeCheck,
     UpgradeStatusReport,
     UpgradeSummary,
 )
-from kostyor_tui.domain.fleet import format_version_counts
 
 EMPTY = "-"
 
@@ -103,7 +104,9 @@ def abbreviate_hosts(hosts: str, shown: int = 4) -> str:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Columns left-aligned to their widest cell, two spaces apart; no trailing spaces."""
+    """Columns left-aligned to their widest cell, two spaces apart; no trailing spaces.
+    A cell's control characters are shown as escapes: names come from a server."""
+    rows = [[printable(text) for text in row] for row in rows]
     widths = [len(header) for header in headers]
     for row in rows:
         widths = [max(width, len(text)) for width, text in zip(widths, row, strict=True)]
@@ -116,7 +119,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 def key_values(pairs: Sequence[tuple[str, str]]) -> str:
     width = max(len(key) for key, _ in pairs)
-    return "\n".join(f"{key.ljust(width)}  {value}".rstrip() for key, value in pairs)
+    return "\n".join(f"{key.ljust(width)}  {printable(value)}".rstrip() for key, value in pairs)
 
 
 # Columns of each list report: (header, how to get the cell).
@@ -130,7 +133,7 @@ _COLUMNS: dict[type, tuple[Column, ...]] = {
         ("STATUS", lambda c: cell(c.status)),
     ),
     # The long cells go last, so that they do not push the others apart.
-    ComponentRow: (
+    ComponentVersionRow: (
         ("COMPONENT", lambda r: r.component),
         ("VERSION", lambda r: cell(r.version)),
         ("UPGRADABLE", lambda r: cell(r.upgradable)),
@@ -158,14 +161,14 @@ def _list_table(items: Sequence[Any]) -> str:
     if not items:
         return "(none)"
     if isinstance(items[0], str):
-        return "\n".join(items)
+        return "\n".join(printable(item) for item in items)
     columns = _COLUMNS[type(items[0])]
     return table(
         [header for header, _ in columns], [[get(item) for _, get in columns] for item in items]
     )
 
 
-def _component_table(rows: Sequence[ComponentRow]) -> str:
+def _component_table(rows: Sequence[ComponentVersionRow]) -> str:
     text = _list_table(rows)
     counts: dict[str, int] = {}
     for row in rows:
@@ -261,7 +264,7 @@ _SINGLE: dict[type, Callable[[Any], str]] = {
 def render_table(result: Any) -> str:
     """The human-readable form of any command's result."""
     if isinstance(result, list):
-        if result and isinstance(result[0], ComponentRow):
+        if result and isinstance(result[0], ComponentVersionRow):
             return _component_table(result)
         return _list_table(result)
     return _SINGLE[type(result)](result)
@@ -276,4 +279,4 @@ def render_watch_line(report: UpgradeStatusReport, now: datetime) -> str:
     )
     if report.current is not None:
         line += f"  at {format_step(report.current)}"
-    return line
+    return printable(line)

@@ -1,0 +1,223 @@
+"""What commands return: report dataclasses and the pure functions that build them.
+
+A report's field names are its stable JSON keys (the README lists them); both
+faces show the same report, headless as a table or JSON, the console in a
+dialog. Builders take API data already read and do no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from kostyor_tui.api.models import Cluster, Host, Service, Upgrade
+from kostyor_tui.domain import fleet, lifecycle, order, progress
+from kostyor_tui.domain.statuses import MAINTENANCE, UNFINISHED, Status, cluster_state
+
+
+@dataclass(frozen=True)
+class ClusterSummary:
+    id: str | None
+    name: str | None
+    version: str | None
+    status: str
+
+
+@dataclass(frozen=True)
+class UpgradeSummary:
+    id: str | None
+    cluster_id: str | None
+    status: str
+    from_version: str | None
+    to_version: str | None
+    upgrade_start_time: datetime | None
+    upgrade_end_time: datetime | None
+
+
+@dataclass(frozen=True)
+class CurrentStep:
+    host: str | None
+    service: str | None
+
+
+@dataclass(frozen=True)
+class UpgradeStatusReport:
+    id: str | None
+    cluster_id: str | None
+    status: str
+    from_version: str | None
+    to_version: str | None
+    nodes_upgraded: int
+    nodes_total: int
+    services_upgraded: int
+    services_total: int
+    current: CurrentStep | None
+    upgrade_start_time: datetime | None
+    upgrade_end_time: datetime | None
+
+    @property
+    def finished(self) -> bool:
+        """Nothing more will happen without an operator: succeeded, cancelled, failed..."""
+        return Status(self.status) not in MAINTENANCE
+
+
+@dataclass(frozen=True)
+class ClusterStatusReport:
+    id: str | None
+    name: str | None
+    region: str | None
+    version: str | None
+    versions: dict[str, int]
+    state: str
+    status: str
+    upgrade: UpgradeStatusReport | None
+
+
+@dataclass(frozen=True)
+class ComponentVersionRow:
+    """One component at one version (a component at mixed versions has several rows)."""
+
+    component: str
+    host: str
+    version: str
+    upgradable: bool
+
+
+@dataclass(frozen=True)
+class HostRow:
+    id: str | None
+    hostname: str | None
+    services: list[str]
+    versions: dict[str, int]
+
+
+@dataclass(frozen=True)
+class UpgradeCheck:
+    state: str
+    versions: list[str]
+    reason: str | None
+
+
+def cluster_summary(cluster: Cluster) -> ClusterSummary:
+    return ClusterSummary(
+        id=cluster.id, name=cluster.name, version=cluster.version, status=str(cluster.status)
+    )
+
+
+def upgrade_summary(upgrade: Upgrade) -> UpgradeSummary:
+    return UpgradeSummary(
+        id=upgrade.id,
+        cluster_id=upgrade.cluster_id,
+        status=str(upgrade.status),
+        from_version=upgrade.from_version,
+        to_version=upgrade.to_version,
+        upgrade_start_time=upgrade.upgrade_start_time,
+        upgrade_end_time=upgrade.upgrade_end_time,
+    )
+
+
+def upgrade_status(
+    upgrade: Upgrade, hosts: Sequence[Host], services: Sequence[Service]
+) -> UpgradeStatusReport:
+    """An upgrade's progress, computed from its cluster's hosts and services
+    (docs/kostyor-api.md#progress). `upgrade.status` is taken as it is: a null one has
+    already been derived from the cluster."""
+    done = progress.upgrade_progress(
+        hosts,
+        services,
+        upgrade.to_version,
+        upgrade.engine or order.DEFAULT_ENGINE,
+        rolling_back=upgrade.status is Status.ROLLBACK_IN_PROGRESS,
+    )
+    if upgrade.status is Status.SUCCEEDED:
+        # Every step was done; the cluster may have moved on since (a later upgrade).
+        done = done.completed()
+    current = None
+    # Only an upgrade under way (or stopped by an error) is "at" a step.
+    if upgrade.status in UNFINISHED and (done.current_host or done.current_service):
+        current = CurrentStep(host=done.current_host, service=done.current_service)
+    return UpgradeStatusReport(
+        id=upgrade.id,
+        cluster_id=upgrade.cluster_id,
+        status=str(upgrade.status),
+        from_version=upgrade.from_version,
+        to_version=upgrade.to_version,
+        nodes_upgraded=done.nodes_upgraded,
+        nodes_total=done.nodes_total,
+        services_upgraded=done.services_upgraded,
+        services_total=done.services_total,
+        current=current,
+        upgrade_start_time=upgrade.upgrade_start_time,
+        upgrade_end_time=upgrade.upgrade_end_time,
+    )
+
+
+def cluster_status(
+    cluster: Cluster,
+    hosts: Sequence[Host],
+    services: Sequence[Service],
+    upgrade: Upgrade | None,
+    releases: Sequence[str],
+    region: str | None,
+) -> ClusterStatusReport:
+    return ClusterStatusReport(
+        id=cluster.id,
+        name=cluster.name,
+        region=region,
+        version=cluster.version,
+        versions=fleet.version_counts(services, releases, hosts=hosts),
+        state=str(cluster_state(cluster.status)),
+        status=str(cluster.status),
+        upgrade=upgrade_status(upgrade, hosts, services) if upgrade is not None else None,
+    )
+
+
+def component_version_rows(
+    hosts: Sequence[Host], services: Sequence[Service], releases: Sequence[str]
+) -> list[ComponentVersionRow]:
+    return [
+        ComponentVersionRow(
+            component=component.name,
+            host=", ".join(hostnames),
+            version=version,
+            upgradable=fleet.upgradable(version, releases),
+        )
+        for component in fleet.components(hosts, services, releases)
+        for version, hostnames in component.hosts_by_version
+    ]
+
+
+def host_rows(
+    hosts: Sequence[Host], services: Sequence[Service], releases: Sequence[str]
+) -> list[HostRow]:
+    names_on: dict[str | None, set[str]] = {}
+    versions_on: dict[str | None, list[str | None]] = {}
+    for instance in fleet.instances(hosts, services):
+        names_on.setdefault(instance.host_id, set()).add(instance.name)
+        versions_on.setdefault(instance.host_id, []).append(instance.version)
+    rows = []
+    for host in hosts:
+        versions = [
+            version or lifecycle.UNKNOWN_VERSION for version in versions_on.get(host.id, [])
+        ]
+        counts = {version: versions.count(version) for version in set(versions)}
+        rows.append(
+            HostRow(
+                id=host.id,
+                hostname=host.hostname,
+                services=sorted(names_on.get(host.id, ()), key=order.service_key),
+                versions={
+                    version: counts[version] for version in fleet.version_order(counts, releases)
+                },
+            )
+        )
+    return rows
+
+
+def upgrade_check(
+    cluster: Cluster, status: Status, host_count: int, targets: list[str]
+) -> UpgradeCheck:
+    """`check-upgrade`: the rule `upgrade-cluster` applies (docs/kostyor-api.md#lifecycle)."""
+    state, reason = lifecycle.readiness(status, cluster.version, host_count, targets)
+    return UpgradeCheck(state=str(state), versions=targets, reason=reason)
