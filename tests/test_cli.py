@@ -6,8 +6,10 @@ No server here: what needs one is in tests/headless/.
 import pytest
 
 from kostyor_tui import __version__
-from kostyor_tui.cli import EXIT_CODES, command_parser, find_command_name, main
-from kostyor_tui.commands import COMMANDS, UsageError, parse_parameters
+from kostyor_tui.cli import command_parser, find_command_name, main
+from kostyor_tui.commands import COMMANDS, parse_parameters
+from kostyor_tui.errors import UsageError
+from kostyor_tui.headless.exit_codes import MEANINGS
 
 
 @pytest.mark.parametrize(
@@ -105,7 +107,7 @@ def test_help_lists_every_command_and_exit_code(capsys: pytest.CaptureFixture[st
     for name, command in COMMANDS.items():
         assert f"  {name}" in text
         assert command.summary in text
-    for code, meaning in EXIT_CODES.items():
+    for code, meaning in MEANINGS.items():
         assert f"{code:>3}  {meaning}" in text
 
 

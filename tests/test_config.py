@@ -31,6 +31,7 @@ from kostyor_tui.config import (
     run_password_command,
     settings_summary,
 )
+from kostyor_tui.headless.exit_codes import exit_code_for
 
 PASSWORD = "pw-Hunter2-secret"
 TOKEN = "tok-8c1f-secret"
@@ -326,7 +327,7 @@ def test_unknown_profile_lists_the_known_ones(
     assert "unknown profile 'prod'" in message
     assert origin in message
     assert "known profiles: production, staging" in message
-    assert caught.value.exit_code == 2
+    assert exit_code_for(caught.value) == 2
 
 
 def test_default_profile_naming_a_missing_profile_is_an_error(tmp_path: Path) -> None:
@@ -564,7 +565,7 @@ def test_failing_password_command_never_echoes_its_output(tmp_path: Path) -> Non
     assert "broken" in message
     assert COMMAND_PASSWORD not in message
     assert "--secret-arg" not in message
-    assert caught.value.exit_code == 2
+    assert exit_code_for(caught.value) == 2
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ import trustme
 from kostyor_tui.api.client import KostyorClient
 from kostyor_tui.api.errors import KostyorError, Unreachable
 from kostyor_tui.config import load_settings, render_settings
+from kostyor_tui.headless.exit_codes import exit_code_for
 
 PASSWORD = "tls-pw-Secret-314"
 TOKEN = "tls-token-Secret-271"
@@ -82,55 +83,53 @@ def write_profile(directory: Path, body: str) -> Path:
     return path
 
 
-async def list_cluster_names(options: dict[str, object]) -> list[str]:
-    async with KostyorClient(**options) as client:  # type: ignore[arg-type]
-        return [cluster.name for cluster in await client.list_clusters()]
+def list_cluster_names(options: dict[str, object]) -> list[str]:
+    with KostyorClient(**options) as client:  # type: ignore[arg-type]
+        return [cluster.name for cluster in client.list_clusters()]
 
 
-async def test_unknown_ca_fails_verification_with_a_clear_message(
+def test_unknown_ca_fails_verification_with_a_clear_message(
     tls_server: TLSServer, tmp_path: Path
 ) -> None:
     path = write_profile(tmp_path, f'api_url = "{tls_server.url}"\n')
     settings = load_settings(config_path=path, environ={})
     assert settings.verify is True
     with pytest.raises(Unreachable) as caught:
-        await list_cluster_names(settings.client_options())
+        list_cluster_names(settings.client_options())
     message = caught.value.one_line().lower()
     assert "certificate" in message
     assert "ca_bundle" in message or "insecure" in message
-    assert caught.value.exit_code == 6
+    assert exit_code_for(caught.value) == 6
     assert tls_server.requests == []
 
 
-async def test_ca_bundle_makes_verification_pass(tls_server: TLSServer, tmp_path: Path) -> None:
+def test_ca_bundle_makes_verification_pass(tls_server: TLSServer, tmp_path: Path) -> None:
     tls_server.ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
     path = write_profile(tmp_path, f'api_url = "{tls_server.url}"\nca_bundle = "ca.pem"\n')
     settings = load_settings(config_path=path, environ={})
     assert settings.verify == str(tmp_path / "ca.pem")
-    assert await list_cluster_names(settings.client_options()) == ["home_lab"]
+    assert list_cluster_names(settings.client_options()) == ["home_lab"]
     assert settings.warnings == []
 
 
-async def test_a_different_ca_in_ca_bundle_still_fails(
-    tls_server: TLSServer, tmp_path: Path
-) -> None:
+def test_a_different_ca_in_ca_bundle_still_fails(tls_server: TLSServer, tmp_path: Path) -> None:
     trustme.CA().cert_pem.write_to_path(str(tmp_path / "other-ca.pem"))
     path = write_profile(tmp_path, f'api_url = "{tls_server.url}"\nca_bundle = "other-ca.pem"\n')
     settings = load_settings(config_path=path, environ={})
     with pytest.raises(Unreachable, match=r"(?i)certificate"):
-        await list_cluster_names(settings.client_options())
+        list_cluster_names(settings.client_options())
 
 
-async def test_insecure_connects_without_verification_and_warns(
+def test_insecure_connects_without_verification_and_warns(
     tls_server: TLSServer, tmp_path: Path
 ) -> None:
     path = write_profile(tmp_path, f'api_url = "{tls_server.url}"\n')
     settings = load_settings(config_path=path, insecure=True, environ={})
-    assert await list_cluster_names(settings.client_options()) == ["home_lab"]
+    assert list_cluster_names(settings.client_options()) == ["home_lab"]
     assert any("verification is off (--insecure)" in w for w in settings.warnings)
 
 
-async def test_credentials_from_config_reach_the_server_and_nowhere_else(
+def test_credentials_from_config_reach_the_server_and_nowhere_else(
     tls_server: TLSServer, tmp_path: Path
 ) -> None:
     tls_server.ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
@@ -147,7 +146,7 @@ async def test_credentials_from_config_reach_the_server_and_nowhere_else(
         """,
     )
     settings = load_settings(config_path=path, environ={"KOSTYOR_TOKEN": TOKEN})
-    assert await list_cluster_names(settings.client_options()) == ["home_lab"]
+    assert list_cluster_names(settings.client_options()) == ["home_lab"]
 
     headers = {key.lower(): value for key, value in tls_server.requests[-1].items()}
     expected_basic = base64.b64encode(f"operator:{PASSWORD}".encode()).decode()
@@ -159,14 +158,12 @@ async def test_credentials_from_config_reach_the_server_and_nowhere_else(
     assert TOKEN not in shown
 
 
-async def test_ca_bundle_that_is_not_pem_is_a_clear_error(
-    tls_server: TLSServer, tmp_path: Path
-) -> None:
+def test_ca_bundle_that_is_not_pem_is_a_clear_error(tls_server: TLSServer, tmp_path: Path) -> None:
     (tmp_path / "ca.pem").write_text("this is not a certificate\n")
     path = write_profile(tmp_path, f'api_url = "{tls_server.url}"\nca_bundle = "ca.pem"\n')
     settings = load_settings(config_path=path, environ={})
     with pytest.raises(KostyorError) as caught:
-        await list_cluster_names(settings.client_options())
+        list_cluster_names(settings.client_options())
     message = caught.value.one_line()
     assert str(tmp_path / "ca.pem") in message
     assert "PEM" in message

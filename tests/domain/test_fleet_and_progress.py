@@ -17,9 +17,11 @@ from kostyor_tui.domain.fleet import (
     version_counts,
 )
 from kostyor_tui.domain.lifecycle import (
+    Readiness,
     allowed_actions,
     effective_status,
     newest_upgrade,
+    readiness,
     start_refusal,
 )
 from kostyor_tui.domain.order import Instance
@@ -439,15 +441,40 @@ def test_start_refusal_says_why() -> None:
         Status.ROLLBACK_IN_PROGRESS,
     }
     for status in Status:
-        assert (start_refusal(status, "mitaka") is None) is (status not in unfinished), status
-    assert start_refusal(Status.READY, "mitaka") is None
-    assert start_refusal(Status.CANCELLED, "mitaka") is None
-    assert start_refusal(Status.IN_PROGRESS, "mitaka") == "an upgrade is already in progress"
-    assert "paused" in start_refusal(Status.PAUSED, "mitaka")
-    assert "failed" in start_refusal(Status.ERROR, "mitaka")
-    assert "rollback" in start_refusal(Status.ROLLBACK_IN_PROGRESS, "mitaka")
-    assert start_refusal(Status.READY, "unknown") == "the cluster's version is unknown"
-    assert start_refusal(Status.READY, None) == "the cluster's version is unknown"
+        refusal = start_refusal(status, "mitaka")
+        if status in unfinished:
+            assert refusal is not None and refusal[0] is Readiness.IN_PROGRESS, status
+        elif status is Status.NOT_READY:
+            assert refusal == (
+                Readiness.NOT_READY,
+                "Kostyor reports the cluster NOT READY FOR UPGRADE",
+            )
+        else:
+            assert refusal is None, status
+    assert start_refusal(Status.IN_PROGRESS, "mitaka") == (
+        Readiness.IN_PROGRESS,
+        "an upgrade is already in progress",
+    )
+    assert "paused" in start_refusal(Status.PAUSED, "mitaka")[1]
+    assert "failed" in start_refusal(Status.ERROR, "mitaka")[1]
+    assert "rollback" in start_refusal(Status.ROLLBACK_IN_PROGRESS, "mitaka")[1]
+    unknown = (Readiness.NOT_READY, "the cluster's version is unknown")
+    assert start_refusal(Status.READY, "unknown") == unknown
+    assert start_refusal(Status.READY, None) == unknown
+    assert start_refusal(Status.READY, "mitaka", host_count=0) == (
+        Readiness.NOT_READY,
+        "the cluster has no hosts",
+    )
+
+
+def test_readiness_is_the_start_rule_and_a_release_to_go_to() -> None:
+    assert readiness(Status.READY, "mitaka", 3, ["newton"]) == (Readiness.READY, None)
+    assert readiness(Status.READY, "zed", 3, []) == (
+        Readiness.NOT_READY,
+        "no release later than zed is known",
+    )
+    assert readiness(Status.PAUSED, "mitaka", 3, ["newton"])[0] is Readiness.IN_PROGRESS
+    assert readiness(Status.READY, "mitaka", 0, ["newton"])[0] is Readiness.NOT_READY
 
 
 def test_effective_status() -> None:

@@ -3,18 +3,18 @@
 import json
 from datetime import datetime
 
-from kostyor_tui.commands import (
-    ClusterSummary,
-    CurrentStep,
-    UpgradeStatusReport,
-)
-from kostyor_tui.output import (
+from kostyor_tui.headless.render import (
     abbreviate_hosts,
     render_json,
     render_json_line,
     render_table,
     render_watch_line,
     table,
+)
+from kostyor_tui.reports import (
+    ClusterSummary,
+    CurrentStep,
+    UpgradeStatusReport,
 )
 from tests.headless.test_commands import UPGRADE_STATUS_KEYS
 

@@ -103,7 +103,7 @@ def test_start_pause_continue_rollback_cancel_status(
     assert refused.out == ""
     assert refused.error_lines == [
         "kostyor-tui: error: Cannot cancel the upgrade of cluster home_lab: "
-        "it is UPGRADE CANCELLED; no action is possible now"
+        "it is UPGRADE CANCELLED; no action is possible now; send it anyway with --force"
     ]
 
     # A second upgrade, cancelled while it runs.

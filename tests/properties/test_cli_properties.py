@@ -17,8 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kostyor_tui.cli import EXIT_CODES, main, main_parser
-from kostyor_tui.commands import COMMANDS, UsageError
+from kostyor_tui.cli import main, main_parser
+from kostyor_tui.commands import COMMANDS
+from kostyor_tui.errors import UsageError
+from kostyor_tui.headless.exit_codes import MEANINGS
 
 
 def _closed_port() -> int:
@@ -147,7 +149,7 @@ def test_any_headless_command_line_ends_in_a_documented_exit_code(
     code, _, stderr = _run(argv)
     assert isinstance(code, int)
     # 1 means an unexpected exception reached main: a bug.
-    assert code in EXIT_CODES and code != 1, (code, stderr)
+    assert code in MEANINGS and code != 1, (code, stderr)
     assert "Traceback" not in stderr
     lines = [line for line in stderr.splitlines() if line]
     errors = [line for line in lines if line.startswith("kostyor-tui: error: ")]

@@ -26,7 +26,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kostyor_tui.api.models import Cluster, Host, Service, Upgrade
-from kostyor_tui.cli import EXIT_CODES, main
+from kostyor_tui.cli import main
+from kostyor_tui.headless.exit_codes import MEANINGS
 from kostyor_tui.service import build_snapshot, describe_changes
 from kostyor_tui.widgets.cluster_detail import (
     component_table_rows,
@@ -212,7 +213,7 @@ def test_headless_commands_take_any_fleet_data(
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
         code = main(["--api-url", canned.url, "--command", *command, "--output", output])
-    assert code in EXIT_CODES and code != 1, stderr.getvalue()
+    assert code in MEANINGS and code != 1, stderr.getvalue()
     assert "Traceback" not in stderr.getvalue()
     if code == 0:
         if output == "json":

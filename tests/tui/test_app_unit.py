@@ -4,8 +4,8 @@ from pathlib import Path
 
 from textual.binding import Binding
 
-from kostyor_tui.app import KostyorApp, run_console, without_credentials
-from kostyor_tui.config import load_settings
+from kostyor_tui.app import KostyorApp, without_credentials
+from kostyor_tui.cli import main
 from kostyor_tui.screens.confirm import ConfirmScreen
 from kostyor_tui.screens.discover import DiscoverScreen
 from kostyor_tui.screens.help import HelpScreen
@@ -31,11 +31,12 @@ def test_a_failing_password_command_is_one_clear_line_not_a_traceback(tmp_path: 
         'username = "ops"\npassword_command = ["false"]\n'
     )
     config.chmod(0o600)
-    settings = load_settings(config_path=config, environ={})
-    code = run_console(settings)
+    # The console's errors before the screen is taken over reach the CLI's one boundary.
+    code = main(["--config", str(config)])
     err = capsys.readouterr().err
-    assert code != 0
-    assert err.startswith("kostyor-tui: ") and err.count("\n") == 1
+    assert code == 2
+    assert err.startswith("kostyor-tui: error: password_command: 'false' failed")
+    assert err.count("\n") == 1
     assert "Traceback" not in err
 
 

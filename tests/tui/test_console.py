@@ -183,11 +183,13 @@ async def test_read_only_refuses_an_action_with_a_visible_message(server, make_a
         await pilot.press(*"upgrade-cluster")
         await pilot.pause(0.3)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: any("Read-only" in t for t in toasts(app)), "a refusal")
+        await wait_for(
+            pilot, lambda: any("read-only mode is on" in t for t in toasts(app)), "a refusal"
+        )
         assert isinstance(app.screen, MainScreen)
         assert upgrade_status(app, cluster_id) is None
         refusal = await _refused_action(app, cluster_id)
-        assert "Read-only" in refusal
+        assert "read-only mode is on" in refusal
 
 
 async def _refused_action(app, cluster_id: str) -> str:

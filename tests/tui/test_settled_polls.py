@@ -24,9 +24,9 @@ async def test_a_settled_cluster_is_re_read_only_when_it_may_have_moved(
     list_services = KostyorClient.list_services
     poll_once = ApiService._poll_once
 
-    async def counting_reads(self, cluster_id):
+    def counting_reads(self, cluster_id):
         reads.append(cluster_id)
-        return await list_services(self, cluster_id)
+        return list_services(self, cluster_id)
 
     async def recording_poll(self):
         result = await poll_once(self)
