@@ -14,6 +14,7 @@ answer (a 5xx, a 404 for a cluster it listed).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import sqlite3
 import time
@@ -103,13 +104,15 @@ async def run_client(
     iterations: int,
     deadline: float,
     act_probability: float = 0.3,
+    stop: asyncio.Event | None = None,
 ) -> None:
-    """Poll and act until `iterations` or `deadline`; stop at the first connection failure."""
+    """Poll and act until `iterations`, `deadline` or `stop`; stop at the first connection
+    failure."""
     rng = random.Random(f"{seed}:{index}")
     async with httpx.AsyncClient(base_url=base_url, timeout=10.0) as client:
         try:
             for _ in range(iterations):
-                if time.monotonic() >= deadline:
+                if time.monotonic() >= deadline or (stop is not None and stop.is_set()):
                     return
                 await _one_iteration(client, rng, cluster_ids, ledger, act_probability)
         except httpx.TransportError:
@@ -282,6 +285,27 @@ def _open(db_path: Path) -> sqlite3.Connection:
     connection = sqlite3.connect(db_path, timeout=30)
     connection.row_factory = sqlite3.Row
     return connection
+
+
+async def until(
+    condition: Callable[[], bool], what: str, *, timeout: float = 90.0, interval: float = 0.02
+) -> None:
+    """Await `condition` (polled), failing after `timeout` seconds, naming `what`."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(interval)
+
+
+def work_done(db_path: Path) -> tuple[int, bool]:
+    """Steps committed so far, and whether the engine has an upgrade to move right now."""
+    with contextlib.closing(_open(db_path)) as db:
+        steps = db.execute("SELECT COUNT(*) FROM step_log").fetchone()[0]
+        running = db.execute(
+            "SELECT COUNT(*) FROM upgrades WHERE status IN (?, ?)", (IN_PROGRESS, ROLLBACK)
+        ).fetchone()[0]
+    return steps, running > 0
 
 
 def failed_steps(db_path: Path) -> int:

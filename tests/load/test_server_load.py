@@ -22,12 +22,15 @@ from tests.load.harness import (
     failed_steps,
     run_client,
     snapshot,
+    until,
 )
 from tests.support.servers import running_server
 
 CLIENTS = 24
-ITERATIONS = 40
-LOAD_SECONDS = 8.0
+# Clients loop until the load has done its work; this only bounds a runaway.
+ITERATIONS = 10_000
+# An upper bound: the load runs until it has done its work (see `loaded`).
+LOAD_TIMEOUT = 90.0
 # Some steps fail, so upgrades also go through UPGRADE ERROR and are continued: at
 # random, and by construction the first step of every upgrade (on controller-01).
 FAIL_RATE = 0.02
@@ -51,9 +54,9 @@ async def test_concurrent_clients_while_upgrades_run(tmp_path: Path) -> None:
     ) as server:
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as admin:
             cluster_ids = await discover_clusters(admin, CLUSTER_NAMES, TOPOLOGY)
-            deadline = time.monotonic() + LOAD_SECONDS
-            await asyncio.gather(
-                *(
+            stop = asyncio.Event()
+            clients = [
+                asyncio.create_task(
                     run_client(
                         index,
                         server.url,
@@ -61,11 +64,28 @@ async def test_concurrent_clients_while_upgrades_run(tmp_path: Path) -> None:
                         ledger,
                         seed=5,
                         iterations=ITERATIONS,
-                        deadline=deadline,
+                        deadline=time.monotonic() + LOAD_TIMEOUT,
+                        stop=stop,
                     )
-                    for index in range(CLIENTS)
                 )
-            )
+                for index in range(CLIENTS)
+            ]
+
+            def loaded() -> bool:
+                """The load has done what it is meant to, however slow the machine."""
+                started = {ack.cluster_id for ack in ledger.acknowledged if ack.kind == "start"}
+                return (
+                    sum(ledger.requests.values()) >= CLIENTS * 10
+                    and started >= set(cluster_ids)
+                    and any(ack.kind != "start" for ack in ledger.acknowledged)
+                    and failed_steps(db_path) > 0
+                )
+
+            try:
+                await until(loaded, "the load to start and act on every cluster")
+            finally:
+                stop.set()
+                await asyncio.gather(*clients)
             # Read before draining: draining sends "continue"s the ledger does not know of.
             after_load = snapshot(db_path)
             upgrades = await drain(admin, cluster_ids, timeout=30)

@@ -28,6 +28,8 @@ from tests.load.harness import (
     failed_steps,
     run_client,
     snapshot,
+    until,
+    work_done,
 )
 from tests.support.servers import ServerProcess
 
@@ -35,14 +37,23 @@ CLIENTS = 20
 KILLS = 6
 SEED = 20261124
 CLUSTER_NAMES = [f"kill-{n}" for n in range(4)]
+# How long a round may take to reach real work on a very busy machine.
+ROUND_TIMEOUT = 90.0
 TOPOLOGY = {"controllers": "2", "computes": "4", "storage": "1", "version": "mitaka"}
 
 
 async def _load_until_killed(
-    server: ServerProcess, cluster_ids: list[str], rng: random.Random, round_number: int
+    server: ServerProcess,
+    db_path: Path,
+    cluster_ids: list[str],
+    rng: random.Random,
+    round_number: int,
 ) -> Ledger:
+    """Load the server, then kill it in the middle of real work, however slow the machine:
+    once this round has had mutations acknowledged and steps committed, while an upgrade
+    is being moved (and, in the first round, once every cluster has started one)."""
     ledger = Ledger()
-    kill_after = rng.uniform(0.6, 1.8)
+    steps_before, _ = work_done(db_path)
     clients = [
         asyncio.create_task(
             run_client(
@@ -51,16 +62,31 @@ async def _load_until_killed(
                 cluster_ids,
                 ledger,
                 seed=SEED + round_number,
-                iterations=1000,
-                deadline=time.monotonic() + kill_after + 5.0,
+                iterations=100_000,
+                deadline=time.monotonic() + ROUND_TIMEOUT,
                 act_probability=0.4,
             )
         )
         for index in range(CLIENTS)
     ]
-    await asyncio.sleep(kill_after)
-    server.kill()
-    await asyncio.gather(*clients)
+
+    def worked() -> bool:
+        steps, running = work_done(db_path)
+        started = {ack.cluster_id for ack in ledger.acknowledged if ack.kind == "start"}
+        return (
+            running
+            and steps > steps_before
+            and len(ledger.acknowledged) >= 2
+            and (round_number > 0 or started >= set(cluster_ids))
+        )
+
+    try:
+        await until(worked, f"round {round_number} to do real work", timeout=ROUND_TIMEOUT)
+        # A random moment within the work, not always the first poll that saw it.
+        await asyncio.sleep(rng.uniform(0.0, 0.05))
+    finally:
+        server.kill()
+        await asyncio.gather(*clients)
     return ledger
 
 
@@ -93,7 +119,7 @@ async def test_sigkill_at_random_points_loses_nothing_and_repeats_nothing(tmp_pa
             cluster_ids = await discover_clusters(admin, CLUSTER_NAMES, TOPOLOGY)
 
         for round_number in range(KILLS):
-            ledger = await _load_until_killed(server, cluster_ids, rng, round_number)
+            ledger = await _load_until_killed(server, db_path, cluster_ids, rng, round_number)
             assert ledger.unexpected == [], f"round {round_number}"
             acknowledged += ledger.acknowledged
 
