@@ -1,51 +1,72 @@
-"""The Textual console: `KostyorApp` and `run_console`, the CLI's entry into it."""
+"""The Textual console: `KostyorApp` and `run_console`, the CLI's entry into it.
+
+The app owns the screens and the shared `ApiService`. Screens and widgets ask
+for things with messages (`kostyor_tui.widgets.requests`); the app answers by
+pushing a screen, or by running a command of the registry in a worker thread,
+as headless mode would run it. Every failure of such a command is told in one
+place, `_command_finished`.
+"""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar
+from functools import partial
+from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
+from textual import on
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
 from kostyor_tui.api.client import KostyorClient
-from kostyor_tui.api.models import Cluster, Upgrade
-from kostyor_tui.commands import COMMANDS
+from kostyor_tui.commands import COMMANDS, Arguments, Command
 from kostyor_tui.config import Settings
-from kostyor_tui.domain import lifecycle
 from kostyor_tui.domain.lifecycle import Action
-from kostyor_tui.domain.statuses import Status
 from kostyor_tui.errors import KostyorTuiError
 from kostyor_tui.operations import Operations
 from kostyor_tui.screens.confirm import ConfirmScreen
 from kostyor_tui.screens.discover import DiscoverScreen
 from kostyor_tui.screens.help import HelpScreen
-from kostyor_tui.screens.info import InfoScreen
 from kostyor_tui.screens.main import MainScreen
 from kostyor_tui.screens.palette import KostyorCommands
+from kostyor_tui.screens.report import ReportScreen
 from kostyor_tui.screens.start_upgrade import StartUpgradeScreen
 from kostyor_tui.screens.upgrade import UpgradeScreen
-from kostyor_tui.service import ApiService, Clock
+from kostyor_tui.service import ApiService
+from kostyor_tui.service.api_service import MAX_BACKOFF, Clock
 from kostyor_tui.widgets.cluster_list import ClusterList
 from kostyor_tui.widgets.keyed_table import KeyedTable
+from kostyor_tui.widgets.requests import (
+    ActionRequested,
+    CommandRequested,
+    StartUpgradeRequested,
+    UpgradeViewRequested,
+)
 
-CONFIRMATIONS: dict[str, tuple[str, str, str]] = {
+CONFIRMATIONS: dict[Action, tuple[str, str, str]] = {
     # action: (question, what happens, label of the "yes" button)
-    "rollback": (
+    Action.ROLLBACK: (
         "Roll back the upgrade of {name}?",
         "Every upgraded service instance of {name} goes back to {from_version}.",
         "Roll back",
     ),
-    "cancel": (
+    Action.CANCEL: (
         "Cancel the upgrade of {name}?",
         "The upgrade of {name} stops for good; upgraded instances stay at {to_version}.",
         "Cancel upgrade",
     ),
 }
+
+
+@dataclass(frozen=True)
+class CommandRun:
+    """A command running in a worker, and how its report is to be shown."""
+
+    command: Command
+    title: str
 
 
 class KostyorApp(App[int]):
@@ -70,7 +91,7 @@ class KostyorApp(App[int]):
         client: KostyorClient | None = None,
         clock: Clock | None = None,
         display_url: str | None = None,
-        max_backoff: float = 30.0,
+        max_backoff: float = MAX_BACKOFF,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -78,31 +99,17 @@ class KostyorApp(App[int]):
         ops = Operations(
             client or KostyorClient(**settings.client_options()),
             read_only=read_only,
+            # Told from a worker thread: notify is safe from any thread.
             narrate=lambda text: self.notify(text, title="Note", markup=False),
         )
         self.service = ApiService(
-            self,
             ops,
+            region=settings.profile.region,
             poll_interval=settings.poll_interval,
             clock=clock or datetime.now,
             max_backoff=max_backoff,
         )
-        self.palette_actions: dict[str, Callable[[], None]] = {
-            "list-clusters": self._show_cluster_list,
-            "cluster-status": lambda: self._show_detail_tab("components-tab"),
-            "cluster-component-list": lambda: self._show_detail_tab("components-tab"),
-            "list-hosts": lambda: self._show_detail_tab("hosts-tab"),
-            "check-upgrade": self._check_upgrade,
-            "list-upgrade-versions": self._list_upgrade_versions,
-            "list-discovery-methods": self._list_discovery_methods,
-            "discover-cluster": self.action_discover,
-            "upgrade-cluster": lambda: self._with_cluster(self.open_start_upgrade),
-            "upgrade-status": lambda: self._with_cluster(self.open_upgrade_screen),
-            "list-upgrades": self._list_upgrades,
-        }
-        for command in COMMANDS.values():
-            if command.action is not None:
-                self.palette_actions[command.name] = partial_action(self, command.action)
+        self._runs: dict[Worker[Any], CommandRun] = {}
 
     # Screens -----------------------------------------------------------------------
 
@@ -112,10 +119,10 @@ class KostyorApp(App[int]):
         )
 
     def on_mount(self) -> None:
-        self.service.start()
+        self.service.start(self)
 
-    async def on_unmount(self) -> None:
-        await self.service.close()
+    def on_unmount(self) -> None:
+        self.service.close()
 
     @property
     def main_screen(self) -> MainScreen:
@@ -130,41 +137,47 @@ class KostyorApp(App[int]):
                 return screen.selected_cluster_id
         return None
 
-    def cluster_name(self, cluster_id: str) -> str:
-        cluster = self.service.cluster(cluster_id)
-        return (cluster.name if cluster else None) or cluster_id
-
-    def _with_cluster(self, then: Callable[[str], None]) -> None:
-        cluster_id = self.current_cluster_id()
-        if cluster_id is None:
-            self.notify("Select a cluster first", severity="warning")
-            return
-        then(cluster_id)
-
     def _back_to_main(self) -> MainScreen:
         while not isinstance(self.screen, MainScreen) and len(self.screen_stack) > 1:
             self.pop_screen()
         return self.main_screen
 
-    def open_upgrade_screen(self, cluster_id: str) -> None:
+    @on(UpgradeViewRequested)
+    def _open_upgrade_view(self, request: UpgradeViewRequested) -> None:
         screen = self.screen
-        if isinstance(screen, UpgradeScreen) and screen.cluster_id == cluster_id:
+        if isinstance(screen, UpgradeScreen) and screen.cluster_id == request.cluster_id:
             return
-        self.push_screen(UpgradeScreen(cluster_id, self.settings.profile_name, self.display_url))
+        self.push_screen(
+            UpgradeScreen(request.cluster_id, self.settings.profile_name, self.display_url)
+        )
 
-    def open_start_upgrade(self, cluster_id: str) -> None:
-        if self.service.refuse_start(cluster_id):
+    @on(StartUpgradeRequested)
+    def _open_start_upgrade(self, request: StartUpgradeRequested) -> None:
+        cluster_id = request.cluster_id
+        if self._refused_read_only(f"starting an upgrade of {self.service.name(cluster_id)}"):
             return
 
-        def started(upgrade: Upgrade | None) -> None:
-            if upgrade is not None:
-                self.open_upgrade_screen(cluster_id)
+        def started(upgrade_id: str | None) -> None:
+            if upgrade_id is not None:
+                self.post_message(UpgradeViewRequested(cluster_id))
 
-        self.push_screen(StartUpgradeScreen(cluster_id, self.cluster_name(cluster_id)), started)
+        self.push_screen(StartUpgradeScreen(cluster_id, self.service.name(cluster_id)), started)
 
-    def request_upgrade_action(self, cluster_id: str, action: Action) -> None:
+    @on(ActionRequested)
+    def _request_action(self, request: ActionRequested) -> None:
         """Pause/continue at once; rollback/cancel after the operator confirms."""
-        if self.service.refuse_action(cluster_id, action):
+        cluster_id, action = request.cluster_id, request.action
+        name = self.service.name(cluster_id)
+        if self._refused_read_only(f"{action} of the upgrade of {name}"):
+            return
+        refusal = self.service.action_refusal(cluster_id, action)
+        if refusal is not None:
+            self.notify(
+                f"Cannot {action} the upgrade of {name}: {refusal}",
+                title="Refused",
+                severity="error",
+                markup=False,
+            )
             return
         if action not in CONFIRMATIONS:
             self._run_action(cluster_id, action)
@@ -172,7 +185,7 @@ class KostyorApp(App[int]):
         snapshot = self.service.snapshot(cluster_id)
         upgrade = snapshot.upgrade if snapshot else None
         fields = {
-            "name": self.cluster_name(cluster_id),
+            "name": name,
             "from_version": (upgrade.from_version if upgrade else None) or "its old version",
             "to_version": (upgrade.to_version if upgrade else None) or "the new version",
         }
@@ -188,12 +201,100 @@ class KostyorApp(App[int]):
         )
 
     def _run_action(self, cluster_id: str, action: Action) -> None:
-        async def act() -> None:
-            # The service has already told the operator about any failure.
-            with contextlib.suppress(KostyorTuiError):
-                await self.service.upgrade_action(cluster_id, action)
+        command = COMMANDS[f"upgrade-{action}"]
+        self._run_command(
+            command, {"cluster": cluster_id}, f"{action} {self.service.name(cluster_id)}"
+        )
 
-        self.run_worker(act(), group="actions", exit_on_error=False)
+    def _refused_read_only(self, what: str) -> bool:
+        """True, and the operator told why, when read-only mode refuses `what`."""
+        try:
+            self.service.ops.guard(what)
+        except KostyorTuiError as refusal:
+            self.notify(refusal.one_line(), title="Refused", severity="error", markup=False)
+            return True
+        return False
+
+    # Commands: the palette's, and the actions' ------------------------------------------
+
+    @on(CommandRequested)
+    def _palette_command(self, request: CommandRequested) -> None:
+        """Run a registry command the console's way: arguments from what is on screen, the
+        report shown in a dialog; commands that need more open their dialog."""
+        command = COMMANDS[request.name]
+        cluster_id = self.current_cluster_id()
+        if command.name == "discover-cluster":
+            self.action_discover()
+            return
+        if command.takes_cluster and cluster_id is None:
+            self.notify("Select a cluster first", severity="warning")
+            return
+        assert cluster_id is not None or not command.takes_cluster
+        if command.name == "upgrade-cluster":
+            self.post_message(StartUpgradeRequested(cluster_id or ""))
+            return
+        if command.action is not None:
+            self.post_message(ActionRequested(cluster_id or "", command.action))
+            return
+        arguments: dict[str, Any] = {"cluster": cluster_id} if command.takes_cluster else {}
+        title = command.name
+        if command.name == "upgrade-status":
+            snapshot = self.service.snapshot(cluster_id)
+            if snapshot is None or snapshot.upgrade is None or snapshot.upgrade.id is None:
+                self.notify("Select a cluster that has had an upgrade", severity="warning")
+                return
+            arguments = {"upgrade_uuid": snapshot.upgrade.id}
+        elif command.name == "list-upgrades" and cluster_id is not None:
+            arguments = {"cluster": cluster_id}
+        if cluster_id is not None and ("cluster" in arguments or "upgrade_uuid" in arguments):
+            title = f"{command.name} {self.service.name(cluster_id)}"
+        self._run_command(command, arguments, title)
+
+    def _run_command(self, command: Command, arguments: Arguments, title: str) -> None:
+        worker = self.run_worker(
+            partial(self.service.run_command, command, arguments),
+            name=command.name,
+            group="commands",
+            thread=True,
+            exit_on_error=False,
+        )
+        self._runs[worker] = CommandRun(command, title)
+
+    @on(Worker.StateChanged)
+    def _command_finished(self, event: Worker.StateChanged) -> None:
+        """The one place a command's outcome is shown: its report, or its failure."""
+        run = self._runs.get(event.worker)
+        if run is None or event.state not in (
+            WorkerState.SUCCESS,
+            WorkerState.ERROR,
+            WorkerState.CANCELLED,
+        ):
+            return
+        del self._runs[event.worker]
+        if event.state is WorkerState.SUCCESS:
+            report = event.worker.result
+            if run.command.action is not None:
+                self.notify(
+                    f"{run.command.action.capitalize()} sent: upgrade {report.id} is now "
+                    f"{report.status}",
+                    markup=False,
+                )
+            else:
+                self.push_screen(ReportScreen(run.title, report))
+        elif event.state is WorkerState.ERROR:
+            error = event.worker.error
+            text = (
+                error.one_line()
+                if isinstance(error, KostyorTuiError)
+                else f"unexpected {type(error).__name__}: {error} (a bug in kostyor-tui)"
+            )
+            self.notify(
+                f"{run.title} failed: {text}",
+                title="Failed",
+                severity="error",
+                timeout=8,
+                markup=False,
+            )
 
     # Bindings ------------------------------------------------------------------------
 
@@ -226,132 +327,17 @@ class KostyorApp(App[int]):
         self.notify(f"Auto-refresh {'on' if enabled else 'paused (r refreshes)'}", timeout=2)
 
     def action_discover(self) -> None:
-        if self.service.refuse_discovery():
+        if self._refused_read_only("discovery"):
             return
 
-        def discovered(cluster: Cluster | None) -> None:
-            if cluster is not None and cluster.id:
-                self._back_to_main().select_when_listed(cluster.id)
+        def discovered(cluster_id: str | None) -> None:
+            if cluster_id is not None:
+                self._back_to_main().select_when_listed(cluster_id)
 
         self.push_screen(DiscoverScreen(), discovered)
 
     async def action_quit(self) -> None:
         self.exit(0)
-
-    # Palette ---------------------------------------------------------------------------
-
-    def run_palette_command(self, name: str) -> None:
-        action = self.palette_actions.get(name)
-        if action is None:
-            self.notify(
-                f"{name}: run it headless: kostyor-tui --command {name}", severity="warning"
-            )
-            return
-        action()
-
-    def _show_cluster_list(self) -> None:
-        self._back_to_main().cluster_list.table.focus()
-
-    def _show_detail_tab(self, tab: str) -> None:
-        main = self._back_to_main()
-        main.show_tab(tab)
-        if main.selected_cluster_id is None:
-            self.notify("Select a cluster first", severity="warning")
-
-    def _check_upgrade(self) -> None:
-        self._with_cluster(lambda cid: self.run_worker(self._show_check(cid), exit_on_error=False))
-
-    async def _show_check(self, cluster_id: str) -> None:
-        name = self.cluster_name(cluster_id)
-        cluster = self.service.cluster(cluster_id)
-        if cluster is None:
-            return
-        snapshot = self.service.snapshot(cluster_id)
-        status = (snapshot.status if snapshot else None) or cluster.status
-        try:
-            versions = await self.service.upgrade_versions(cluster_id)
-        except KostyorTuiError as error:
-            self.notify(f"check-upgrade {name}: {error.one_line()}", severity="error", markup=False)
-            return
-        if status is Status.IN_PROGRESS:
-            state, reason = "in progress", ""
-        else:
-            reason = lifecycle.start_refusal(cluster.status, cluster.version) or ""
-            if not reason and not versions:
-                reason = "no later version"
-            state = "not ready" if reason else "ready"
-        self.push_screen(
-            InfoScreen(
-                f"check-upgrade {name}",
-                ["State", "Versions it can go to", "Reason"],
-                [(state, ", ".join(versions) or "—", reason or "—")],
-            )
-        )
-
-    def _list_upgrade_versions(self) -> None:
-        async def show(cluster_id: str) -> None:
-            try:
-                versions = await self.service.upgrade_versions(cluster_id)
-            except KostyorTuiError as error:
-                self.notify(error.one_line(), severity="error", markup=False)
-                return
-            self.push_screen(
-                InfoScreen(
-                    f"Versions {self.cluster_name(cluster_id)} can be upgraded to",
-                    ["Version"],
-                    [(version,) for version in versions],
-                    note="" if versions else "none",
-                )
-            )
-
-        self._with_cluster(lambda cid: self.run_worker(show(cid), exit_on_error=False))
-
-    def _list_discovery_methods(self) -> None:
-        async def show() -> None:
-            try:
-                methods = await self.service.discovery_methods()
-            except KostyorTuiError as error:
-                self.notify(error.one_line(), severity="error", markup=False)
-                return
-            self.push_screen(
-                InfoScreen("Discovery methods", ["Method"], [(method,) for method in methods])
-            )
-
-        self.run_worker(show(), exit_on_error=False)
-
-    def _list_upgrades(self) -> None:
-        cluster_id = self.current_cluster_id()
-
-        async def show() -> None:
-            try:
-                upgrades = await self.service.upgrade_history(cluster_id)
-            except KostyorTuiError as error:
-                self.notify(error.one_line(), severity="error", markup=False)
-                return
-            title = f"Upgrades of {self.cluster_name(cluster_id)}" if cluster_id else "Upgrades"
-            self.push_screen(
-                InfoScreen(
-                    title,
-                    ["Upgrade", "From", "To", "Status", "Started", "Ended"],
-                    [
-                        (
-                            upgrade.id or "?",
-                            upgrade.from_version or "?",
-                            upgrade.to_version or "?",
-                            upgrade.status.value,
-                            _when(upgrade.upgrade_start_time),
-                            _when(upgrade.upgrade_end_time),
-                        )
-                        for upgrade in upgrades
-                    ],
-                )
-            )
-
-        self.run_worker(show(), exit_on_error=False)
-
-
-def partial_action(app: KostyorApp, action: Action) -> Callable[[], None]:
-    return lambda: app._with_cluster(lambda cid: app.request_upgrade_action(cid, action))
 
 
 def without_credentials(url: str) -> str:
@@ -364,10 +350,6 @@ def without_credentials(url: str) -> str:
         host = f"[{host}]"
     netloc = f"{host}:{parts.port}" if parts.port else host
     return urlunsplit(parts._replace(netloc=netloc))
-
-
-def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "—"
 
 
 def run_console(settings: Settings, *, read_only: bool = False) -> int:

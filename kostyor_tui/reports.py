@@ -7,9 +7,12 @@ dialog. Builders take API data already read and do no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
+from typing import Any
 
 from kostyor_tui.api.models import Cluster, Host, Service, Upgrade
 from kostyor_tui.domain import fleet, lifecycle, order, progress
@@ -221,3 +224,19 @@ def upgrade_check(
     """`check-upgrade`: the rule `upgrade-cluster` applies (docs/kostyor-api.md#lifecycle)."""
     state, reason = lifecycle.readiness(status, cluster.version, host_count, targets)
     return UpgradeCheck(state=str(state), versions=targets, reason=reason)
+
+
+def as_data(value: Any) -> Any:
+    """A report (dataclasses, lists, dicts) as JSON-ready plain data: what headless JSON
+    prints, and what the console shows."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: as_data(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(key): as_data(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [as_data(item) for item in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    return value

@@ -7,11 +7,9 @@ timestamps are ISO 8601, statuses their canonical Kostyor spelling.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from enum import Enum
 from typing import Any
 
 from kostyor_tui.domain.fleet import format_version_counts
@@ -25,6 +23,7 @@ from kostyor_tui.reports import (
     UpgradeCheck,
     UpgradeStatusReport,
     UpgradeSummary,
+    as_data,
 )
 
 EMPTY = "-"
@@ -33,29 +32,14 @@ EMPTY = "-"
 # JSON
 
 
-def to_data(value: Any) -> Any:
-    """Reports (dataclasses, lists, dicts) as JSON-ready plain data."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_data(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Mapping):
-        return {str(key): to_data(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_data(item) for item in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    return value
-
-
 def render_json(result: Any) -> str:
     """One JSON document, indented for people who read it too."""
-    return json.dumps(to_data(result), indent=2, ensure_ascii=False)
+    return json.dumps(as_data(result), indent=2, ensure_ascii=False)
 
 
 def render_json_line(result: Any) -> str:
     """One JSON document on one line (JSON Lines, for `--watch`)."""
-    return json.dumps(to_data(result), ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(as_data(result), ensure_ascii=False, separators=(",", ":"))
 
 
 # Values as table cells

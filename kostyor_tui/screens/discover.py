@@ -9,14 +9,13 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
-from kostyor_tui.api.models import Cluster
 from kostyor_tui.commands import parse_parameters
 from kostyor_tui.errors import KostyorTuiError, UsageError
 from kostyor_tui.service import service_of
 
 
-class DiscoverScreen(ModalScreen[Cluster | None]):
-    """Dismissed with the discovered Cluster, or None."""
+class DiscoverScreen(ModalScreen[str | None]):
+    """Dismissed with the discovered cluster's id, or None."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close", id="discover.close"),
@@ -44,7 +43,7 @@ class DiscoverScreen(ModalScreen[Cluster | None]):
     @work(exit_on_error=False, group="dialog")
     async def load_methods(self) -> None:
         try:
-            methods = await service_of(self).discovery_methods()
+            methods = await service_of(self).command("list-discovery-methods", {})
         except KostyorTuiError as error:
             self.query_one("#discover-message", Label).update(
                 f"Could not read the discovery methods: {error.one_line()}"
@@ -91,9 +90,12 @@ class DiscoverScreen(ModalScreen[Cluster | None]):
     @work(exit_on_error=False, group="dialog", exclusive=True)
     async def discover(self, method: str, name: str, parameters: dict[str, str]) -> None:
         try:
-            cluster = await service_of(self).discover_cluster(method, name, parameters)
+            cluster = await service_of(self).command(
+                "discover-cluster", {"method": method, "name": name, "parameters": parameters}
+            )
         except KostyorTuiError as error:
             self.query_one("#discover-message", Label).update(error.one_line())
             self.query_one("#discover-run", Button).disabled = False
             return
-        self.dismiss(cluster)
+        self.notify(f"Discovered {cluster.name} ({cluster.id})", title="Discovered", markup=False)
+        self.dismiss(cluster.id)

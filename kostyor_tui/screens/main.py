@@ -9,9 +9,12 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, TabbedContent
 
-from kostyor_tui.service import ClusterChanged, ClustersChanged, service_of
+from kostyor_tui.api.models import Cluster
+from kostyor_tui.service import service_of
+from kostyor_tui.service.snapshots import ClusterSnapshot
 from kostyor_tui.widgets.cluster_detail import ClusterDetail
 from kostyor_tui.widgets.cluster_list import ClusterList
+from kostyor_tui.widgets.requests import StartUpgradeRequested, UpgradeViewRequested
 from kostyor_tui.widgets.status_header import StatusHeader
 
 # After the sidebar cursor moves, further moves within this many seconds are
@@ -56,24 +59,22 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         service = service_of(self)
-        service.subscribe(self)
-        self.cluster_list.show(service.clusters)
+        self.watch(service, "clusters", self._clusters_changed)
+        self.watch(service, "snapshots", self._snapshots_changed, init=False)
         self.cluster_list.table.focus()
 
     def on_unmount(self) -> None:
-        service = service_of(self)
-        service.unsubscribe(self)
         if self.selected_cluster_id:
-            service.unwatch(self.selected_cluster_id)
+            service_of(self).unwatch_cluster(self.selected_cluster_id)
 
     def on_screen_resume(self) -> None:
         if self._stale:
             self._stale = False
             self._show_detail()
 
-    def on_clusters_changed(self, message: ClustersChanged) -> None:
-        self.cluster_list.show(message.clusters)
-        if self._pending_select and any(c.id == self._pending_select for c in message.clusters):
+    def _clusters_changed(self, clusters: tuple[Cluster, ...]) -> None:
+        self.cluster_list.show(clusters)
+        if self._pending_select and any(c.id == self._pending_select for c in clusters):
             self.select_cluster(self._pending_select)
             self._pending_select = None
         self._show_detail()
@@ -85,8 +86,8 @@ class MainScreen(Screen[None]):
         else:
             self._pending_select = cluster_id
 
-    def on_cluster_changed(self, message: ClusterChanged) -> None:
-        if message.cluster_id == self.selected_cluster_id:
+    def _snapshots_changed(self, snapshots: dict[str, ClusterSnapshot]) -> None:
+        if snapshots.get(self.selected_cluster_id or "") is not self.detail.shown_snapshot:
             self._show_detail()
 
     def on_cluster_list_highlighted(self, message: ClusterList.Highlighted) -> None:
@@ -108,17 +109,17 @@ class MainScreen(Screen[None]):
             self.select_cluster(self.cluster_list.table.cursor_key)
 
     def on_cluster_list_chosen(self, message: ClusterList.Chosen) -> None:
-        self.app.open_upgrade_screen(message.cluster_id)  # type: ignore[attr-defined]
+        self.post_message(UpgradeViewRequested(message.cluster_id))
 
     def select_cluster(self, cluster_id: str | None) -> None:
         if cluster_id == self.selected_cluster_id:
             return
         service = service_of(self)
         if self.selected_cluster_id:
-            service.unwatch(self.selected_cluster_id)
+            service.unwatch_cluster(self.selected_cluster_id)
         self.selected_cluster_id = cluster_id
         if cluster_id:
-            service.watch(cluster_id)
+            service.watch_cluster(cluster_id)
             self.cluster_list.select(cluster_id)
         self._show_detail()
         self.refresh_bindings()  # the footer's cluster keys depend on a selection
@@ -141,11 +142,11 @@ class MainScreen(Screen[None]):
 
     def action_open_upgrade(self) -> None:
         if self.selected_cluster_id:
-            self.app.open_upgrade_screen(self.selected_cluster_id)  # type: ignore[attr-defined]
+            self.post_message(UpgradeViewRequested(self.selected_cluster_id))
 
     def action_start_upgrade(self) -> None:
         if self.selected_cluster_id:
-            self.app.open_start_upgrade(self.selected_cluster_id)  # type: ignore[attr-defined]
+            self.post_message(StartUpgradeRequested(self.selected_cluster_id))
 
     def action_toggle_hosts(self) -> None:
         self.detail.toggle_tab()

@@ -5,16 +5,17 @@ from functools import partial
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from kostyor_tui.commands import COMMANDS
+from kostyor_tui.widgets.requests import CommandRequested
 
 
 class KostyorCommands(Provider):
-    """One hit per registry command; each runs through `KostyorApp.run_palette_command`."""
+    """One hit per registry command; choosing one asks the app to run it."""
 
     def _entries(self) -> list[tuple[str, str]]:
         return [(command.name, command.summary) for command in COMMANDS.values()]
 
     def _run(self, name: str) -> None:
-        self.app.run_palette_command(name)  # type: ignore[attr-defined]
+        self.app.post_message(CommandRequested(name))
 
     async def discover(self) -> Hits:
         for name, summary in self._entries():

@@ -9,15 +9,14 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
-from kostyor_tui.api.models import Upgrade
 from kostyor_tui.commands import parse_parameters
 from kostyor_tui.domain.order import DEFAULT_DRIVER, DEFAULT_ENGINE, KNOWN_ENGINES
 from kostyor_tui.errors import KostyorTuiError, UsageError
 from kostyor_tui.service import service_of
 
 
-class StartUpgradeScreen(ModalScreen[Upgrade | None]):
-    """Dismissed with the new Upgrade, or None when closed without starting one."""
+class StartUpgradeScreen(ModalScreen[str | None]):
+    """Dismissed with the new upgrade's id, or None when closed without starting one."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close", id="start.close"),
@@ -59,7 +58,9 @@ class StartUpgradeScreen(ModalScreen[Upgrade | None]):
     async def load_versions(self) -> None:
         message = self.query_one("#start-message", Label)
         try:
-            versions = await service_of(self).upgrade_versions(self.cluster_id)
+            versions = await service_of(self).command(
+                "list-upgrade-versions", {"cluster": self.cluster_id}
+            )
         except KostyorTuiError as error:
             message.update(f"Could not read the versions: {error.one_line()}")
             return
@@ -106,12 +107,24 @@ class StartUpgradeScreen(ModalScreen[Upgrade | None]):
     ) -> None:
         message = self.query_one("#start-message", Label)
         try:
-            upgrade = await service_of(self).start_upgrade(
-                self.cluster_id, version, engine=engine, driver=driver, parameters=parameters
+            upgrade = await service_of(self).command(
+                "upgrade-cluster",
+                {
+                    "cluster": self.cluster_id,
+                    "to_version": version,
+                    "engine": engine,
+                    "driver": driver,
+                    "parameters": parameters,
+                },
             )
         except KostyorTuiError as error:
             message.update(error.one_line())
             self.query_one("#start-upgrade", Button).disabled = False
             return
         message.update(f"Started upgrade {upgrade.id}")
-        self.dismiss(upgrade)
+        self.notify(
+            f"Upgrade {upgrade.id} of {self.cluster_name} to {version} started",
+            title="Started",
+            markup=False,
+        )
+        self.dismiss(upgrade.id)

@@ -10,10 +10,13 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Label
 
+from kostyor_tui.api.models import Cluster
 from kostyor_tui.domain.lifecycle import Action
-from kostyor_tui.service import ClusterChanged, ClustersChanged, ClusterSnapshot, service_of
+from kostyor_tui.service import service_of
+from kostyor_tui.service.snapshots import ClusterSnapshot
 from kostyor_tui.widgets.badges import status_text
 from kostyor_tui.widgets.keyed_table import KeyedTable
+from kostyor_tui.widgets.requests import ActionRequested, StartUpgradeRequested
 from kostyor_tui.widgets.status_header import StatusHeader
 from kostyor_tui.widgets.upgrade_panel import EventLog, ProgressPanel, upgrade_host_rows
 
@@ -86,25 +89,29 @@ class UpgradeScreen(Screen[None]):
 
     def on_mount(self) -> None:
         service = service_of(self)
-        service.subscribe(self)
-        service.watch(self.cluster_id)
+        service.watch_cluster(self.cluster_id)
         self.query_one("#upgrade-buttons").display = not service.read_only
+        # The history so far; each new snapshot then brings the events since the last.
         self.query_one(EventLog).add_events(service.events(self.cluster_id))
-        self._show(service.snapshot(self.cluster_id))
+        self._shown = service.snapshot(self.cluster_id)
+        self._show(self._shown)
+        self.watch(service, "snapshots", self._snapshots_changed, init=False)
+        self.watch(service, "clusters", self._clusters_changed, init=False)
         self.query_one("#upgrade-hosts", KeyedTable).focus()
 
     def on_unmount(self) -> None:
-        service = service_of(self)
-        service.unsubscribe(self)
-        service.unwatch(self.cluster_id)
+        service_of(self).unwatch_cluster(self.cluster_id)
 
-    def on_cluster_changed(self, message: ClusterChanged) -> None:
-        if message.cluster_id != self.cluster_id:
+    def _snapshots_changed(self, snapshots: dict[str, ClusterSnapshot]) -> None:
+        snapshot = snapshots.get(self.cluster_id)
+        if snapshot is self._shown:
             return
-        self.query_one(EventLog).add_events(message.events)
-        self._show(message.snapshot)
+        self._shown = snapshot
+        if snapshot is not None:
+            self.query_one(EventLog).add_events(snapshot.events)
+        self._show(snapshot)
 
-    def on_clusters_changed(self, message: ClustersChanged) -> None:
+    def _clusters_changed(self, clusters: tuple[Cluster, ...]) -> None:
         self.query_one("#upgrade-title", Label).update(
             title_text(self.cluster_name, service_of(self).snapshot(self.cluster_id))
         )
@@ -132,10 +139,10 @@ class UpgradeScreen(Screen[None]):
         self.dismiss()
 
     def action_upgrade(self, action: Action) -> None:
-        self.app.request_upgrade_action(self.cluster_id, action)  # type: ignore[attr-defined]
+        self.post_message(ActionRequested(self.cluster_id, Action(action)))
 
     def action_start_upgrade(self) -> None:
-        self.app.open_start_upgrade(self.cluster_id)  # type: ignore[attr-defined]
+        self.post_message(StartUpgradeRequested(self.cluster_id))
 
     @on(Button.Pressed, "#upgrade-buttons Button")
     def _button(self, event: Button.Pressed) -> None:

@@ -10,7 +10,7 @@ from textual.widgets import Static, TabbedContent, TabPane
 
 from kostyor_tui.api.models import Cluster
 from kostyor_tui.domain import fleet
-from kostyor_tui.service import ClusterSnapshot
+from kostyor_tui.service.snapshots import ClusterSnapshot
 from kostyor_tui.widgets.badges import host_state_text, state_badge, status_text
 from kostyor_tui.widgets.keyed_table import KeyedTable, Row
 

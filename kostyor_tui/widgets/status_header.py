@@ -1,23 +1,35 @@
 """The top line of every screen: profile, API URL and connection state."""
 
+from collections.abc import Callable
 from datetime import datetime
 
 from rich.text import Text
 from textual.widgets import Static
 
-from kostyor_tui.service import ConnectionChanged, ConnectionState, service_of
+from kostyor_tui.service import service_of
+from kostyor_tui.service.connection import ConnectionState
+
+# A poll running longer than this is shown as a wait, not as a live connection.
+WAITING_AFTER = 2.0
 
 
 def _clock(moment: datetime | None) -> str:
     return moment.strftime("%H:%M:%S") if moment else "never"
 
 
-def connection_text(state: ConnectionState) -> Text:
-    """`● connected · data 12:00:01`; when disconnected, since when, the age of the data
-    and the error, each on a line of its own so that none is cut off at 80 columns."""
+def connection_text(state: ConnectionState, now: datetime) -> Text:
+    """`● connected · data 12:00:01`; `◌ waiting 12s` while a poll hangs; when
+    disconnected, since when, the age of the data, the next retry and the error, each on a
+    line of its own so that none is cut off at 80 columns."""
     text = Text(no_wrap=True, overflow="ellipsis")
+    waiting = (
+        (now - state.polling_since).total_seconds() if state.polling_since is not None else 0.0
+    )
     if state.connected is None:
         text.append("◌ connecting…", style="#ffd75f")
+    elif waiting >= WAITING_AFTER:
+        text.append(f"◌ waiting for the API {waiting:.0f}s", style="bold #ffd75f")
+        text.append(f" · data {_clock(state.last_good_at)}", style="#a8a8a8")
     elif state.connected:
         text.append("● connected", style="bold #5fd75f")
         text.append(f" · data {_clock(state.last_good_at)}", style="#a8a8a8")
@@ -30,9 +42,10 @@ def connection_text(state: ConnectionState) -> Text:
     if state.connected is False:
         text.append(f"\nsince {_clock(state.disconnected_since)}", style="bold #ff5f5f")
         text.append(f" · last good data at {_clock(state.last_good_at)}", style="#ffd7af")
-        if state.retry_in is not None and state.auto_refresh:
-            wait = f"{state.retry_in:.0f}s" if state.retry_in >= 1 else "<1s"
-            text.append(f" · retry in {wait}", style="#a8a8a8")
+        if state.retry_at is not None and state.auto_refresh:
+            left = (state.retry_at - now).total_seconds()
+            wait = f"{left:.0f}s" if left >= 1 else "<1s"
+            text.append(f" · retry in {wait} (r: now)", style="#a8a8a8")
         if state.error:
             text.append(f"\n{state.error}", style="#ff8787")
     return text
@@ -59,14 +72,16 @@ class StatusHeader(Static):
 
     def on_mount(self) -> None:
         service = service_of(self)
-        service.subscribe(self)
-        self._show(service.connection)
+        self._clock: Callable[[], datetime] = service.clock
+        self.watch(service, "connection", self._show)
+        self.set_interval(1.0, self._tick)
 
-    def on_unmount(self) -> None:
-        service_of(self).unsubscribe(self)
-
-    def on_connection_changed(self, message: ConnectionChanged) -> None:
-        self._show(message.state)
+    def _tick(self) -> None:
+        # The countdown to the next retry, and how long a poll has been waiting, move on
+        # between changes of the state; nothing else does.
+        state = service_of(self).connection
+        if state.retry_at is not None or state.polling_since is not None:
+            self._show(state)
 
     def _show(self, state: ConnectionState) -> None:
         line = Text(no_wrap=True, overflow="ellipsis")
@@ -74,5 +89,5 @@ class StatusHeader(Static):
         line.append(f" · {self._profile} · ", style="#a8a8a8")
         line.append(self._api_url, style="underline")
         line.append("  ")
-        line.append_text(connection_text(state))
+        line.append_text(connection_text(state, self._clock()))
         self.update(line)

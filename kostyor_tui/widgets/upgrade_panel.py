@@ -9,7 +9,7 @@ from textual.widgets import Label, Log, ProgressBar
 
 from kostyor_tui.domain import fleet, progress
 from kostyor_tui.domain.statuses import Status
-from kostyor_tui.service import ClusterSnapshot, UpgradeEvent
+from kostyor_tui.service.snapshots import ClusterSnapshot, UpgradeEvent
 from kostyor_tui.widgets.badges import host_state_text
 from kostyor_tui.widgets.keyed_table import Row
 

@@ -9,8 +9,8 @@ from kostyor_tui.cli import main
 from kostyor_tui.screens.confirm import ConfirmScreen
 from kostyor_tui.screens.discover import DiscoverScreen
 from kostyor_tui.screens.help import HelpScreen
-from kostyor_tui.screens.info import InfoScreen
 from kostyor_tui.screens.main import MainScreen
+from kostyor_tui.screens.report import ReportScreen
 from kostyor_tui.screens.start_upgrade import StartUpgradeScreen
 from kostyor_tui.screens.upgrade import UpgradeScreen
 from kostyor_tui.widgets.cluster_list import ClusterList
@@ -49,7 +49,7 @@ def test_every_binding_has_an_id_so_it_can_be_remapped():
         StartUpgradeScreen,
         DiscoverScreen,
         HelpScreen,
-        InfoScreen,
+        ReportScreen,
         ClusterList,
         KeyedTable,
     ]

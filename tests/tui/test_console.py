@@ -5,6 +5,7 @@ from pathlib import Path
 from textual.widgets import Button, Input
 
 from kostyor_tui.domain.statuses import Status
+from kostyor_tui.errors import Refused
 from kostyor_tui.screens.confirm import ConfirmScreen
 from kostyor_tui.screens.main import MainScreen
 from kostyor_tui.widgets.status_header import StatusHeader
@@ -193,10 +194,13 @@ async def test_read_only_refuses_an_action_with_a_visible_message(server, make_a
 
 
 async def _refused_action(app, cluster_id: str) -> str:
+    """Asked directly, past every key and button, the operations still refuse."""
     try:
-        await app.service.start_upgrade(cluster_id, "newton")
-    except Exception as error:  # the service's own refusal type
-        return str(error)
+        await app.service.command(
+            "upgrade-cluster", {"cluster": cluster_id, "to_version": "newton"}
+        )
+    except Refused as refusal:
+        return refusal.one_line()
     raise AssertionError("read-only service started an upgrade")
 
 

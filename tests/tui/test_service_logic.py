@@ -5,7 +5,8 @@ from datetime import datetime
 from kostyor_tui.api.models import Cluster, Host, Service, Upgrade
 from kostyor_tui.domain.progress import HostState
 from kostyor_tui.domain.statuses import Status
-from kostyor_tui.service import EVENTS_PER_POLL, build_snapshot, describe_changes
+from kostyor_tui.service.events import EVENTS_PER_POLL, describe_changes
+from kostyor_tui.service.snapshots import build_snapshot
 
 AT = datetime(2026, 11, 24, 12, 0, 0)
 

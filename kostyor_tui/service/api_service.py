@@ -1,0 +1,281 @@
+"""The console's shared API service: one poller, the last good data, and every command.
+
+`ApiService` holds what every screen shows as reactive attributes (`clusters`,
+`snapshots`, `connection`); widgets follow them with Textual's own
+`self.watch(service, "snapshots", ...)`. One long-lived worker thread polls:
+it never overlaps itself (the next poll starts only after the last has
+finished), waits `poll_interval` between polls, backs off (with jitter, capped)
+while the API fails, and is woken at once by `refresh_now()`. Its results are
+applied on the UI thread, so widgets only ever see complete polls; a failed
+poll keeps the last good data.
+
+Commands (the palette's, the dialogs', the action keys') run through the same
+registry and operations as headless mode (`run_command`), in worker threads of
+their own; read-only mode and the lifecycle's checks are the operations'.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import Counter, deque
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from textual.dom import DOMNode
+from textual.reactive import var
+from textual.worker import get_current_worker
+
+from kostyor_tui.api.errors import Unreachable
+from kostyor_tui.api.models import Cluster
+from kostyor_tui.commands import COMMANDS, Arguments, Command, CommandContext
+from kostyor_tui.domain.lifecycle import Action, action_refusal, allowed_actions
+from kostyor_tui.domain.statuses import Status
+from kostyor_tui.errors import KostyorTuiError
+from kostyor_tui.operations import Operations
+from kostyor_tui.service import poller
+from kostyor_tui.service.connection import ConnectionState, backoff
+from kostyor_tui.service.snapshots import ClusterSnapshot, UpgradeEvent
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+Clock = Callable[[], datetime]
+
+EVENT_HISTORY = 2000
+# The pause after a poll is at least this many times the CPU time the poll took.
+SLOW_POLL_FACTOR = 3
+# Retries after failed polls are at most this far apart.
+MAX_BACKOFF = 10.0
+
+
+class ApiService(DOMNode):
+    """One per app: create it with the app, `start(app)` once the app is mounted."""
+
+    clusters: var[tuple[Cluster, ...]] = var(())
+    # Watched clusters' snapshots, by cluster id; replaced (never changed in place) by a poll.
+    snapshots: var[Mapping[str, ClusterSnapshot]] = var(dict)
+    connection: var[ConnectionState] = var(ConnectionState())
+
+    def __init__(
+        self,
+        ops: Operations,
+        *,
+        region: str | None = None,
+        poll_interval: float = 2.0,
+        clock: Clock = datetime.now,
+        max_backoff: float = MAX_BACKOFF,
+    ) -> None:
+        super().__init__()
+        self.ops = ops
+        self.context = CommandContext(ops, region=region)
+        self.poll_interval = max(0.05, poll_interval)
+        self.max_backoff = max(self.poll_interval, max_backoff)
+        self.clock = clock
+        self.releases: tuple[str, ...] = ()
+        self.set_reactive(ApiService.connection, ConnectionState(read_only=ops.read_only))
+        self._events: dict[str, deque[UpgradeEvent]] = {}
+        # Shared with the poll thread, under the lock.
+        self._lock = threading.Lock()
+        self._watched: Counter[str] = Counter()
+        self._read_everything = True
+        self._wake = threading.Event()
+        self._closed = False
+        self._app: App[Any] | None = None
+
+    @property
+    def read_only(self) -> bool:
+        return self.ops.read_only
+
+    # Reading the state -------------------------------------------------------------
+
+    def cluster(self, cluster_id: str | None) -> Cluster | None:
+        return next((c for c in self.clusters if c.id == cluster_id), None)
+
+    def snapshot(self, cluster_id: str | None) -> ClusterSnapshot | None:
+        return self.snapshots.get(cluster_id) if cluster_id else None
+
+    def events(self, cluster_id: str) -> tuple[UpgradeEvent, ...]:
+        return tuple(self._events.get(cluster_id, ()))
+
+    def name(self, cluster_id: str) -> str:
+        cluster = self.cluster(cluster_id)
+        return (cluster.name if cluster else None) or cluster_id
+
+    # What is watched -----------------------------------------------------------------
+
+    def watch_cluster(self, cluster_id: str) -> None:
+        """Poll this cluster's hosts, services and upgrades until `unwatch_cluster`."""
+        with self._lock:
+            self._watched[cluster_id] += 1
+        if cluster_id not in self.snapshots:
+            self.refresh_now()
+
+    def unwatch_cluster(self, cluster_id: str) -> None:
+        with self._lock:
+            self._watched[cluster_id] -= 1
+            if self._watched[cluster_id] <= 0:
+                del self._watched[cluster_id]
+
+    # Polling -------------------------------------------------------------------------
+
+    def start(self, app: App[Any]) -> None:
+        self._app = app
+        app.run_worker(
+            self._poll_loop, name="poller", group="poller", thread=True, exit_on_error=False
+        )
+
+    def close(self) -> None:
+        """Stop polling (a poll under way is abandoned) and close the client."""
+        self._closed = True
+        self._wake.set()
+        self.ops.client.close()
+
+    def refresh_now(self) -> None:
+        """Poll as soon as possible (right after the running poll, if one runs), and
+        re-read everything, hosts and services of settled clusters too."""
+        with self._lock:
+            self._read_everything = True
+        self._wake.set()
+
+    def set_auto_refresh(self, enabled: bool) -> None:
+        self.connection = replace(self.connection, auto_refresh=enabled)
+        if enabled:
+            self.refresh_now()
+
+    def _poll_loop(self) -> None:
+        """The one poller: a poll, then a wait (woken early by `refresh_now`), until closed."""
+        worker = get_current_worker()
+        failures = 0
+        delay: float | None = 0.0
+        while True:
+            self._wake.wait(delay)
+            self._wake.clear()
+            if self._closed or worker.is_cancelled:
+                return
+            with self._lock:
+                watched = list(self._watched)
+                everything, self._read_everything = self._read_everything, False
+            if not self._on_ui(self._poll_started):
+                return
+            try:
+                result = poller.poll(
+                    self.ops.client,
+                    watched,
+                    self.snapshots,
+                    self.releases,
+                    everything=everything,
+                    clock=self.clock,
+                )
+            except KostyorTuiError as error:
+                failures += 1
+                delay = backoff(failures, self.poll_interval, self.max_backoff)
+                failed = self._on_ui(
+                    self._record_failure, error.one_line(), isinstance(error, Unreachable), delay
+                )
+                if not failed:
+                    return
+            else:
+                failures = 0
+                delay = max(self.poll_interval, result.cpu_seconds * SLOW_POLL_FACTOR)
+                if not self._on_ui(self._apply, result):
+                    return
+            if not self.connection.auto_refresh:
+                delay = None  # until `refresh_now`
+
+    def _on_ui(self, callback: Callable[..., object], *args: object) -> bool:
+        """Run `callback` on the UI thread; False when the app has stopped meanwhile."""
+        app = self._app
+        if app is None or self._closed:
+            return False
+        try:
+            app.call_from_thread(callback, *args)
+        except RuntimeError:  # the app is not running any more
+            return False
+        return True
+
+    def _poll_started(self) -> None:
+        self.connection = replace(self.connection, polling_since=self.clock(), retry_at=None)
+
+    def _record_failure(self, message: str, unreachable: bool, delay: float) -> None:
+        with self._lock:
+            self._read_everything = True  # what changed while it failed is unknown
+        now = self.clock()
+        previous = self.connection
+        self.connection = replace(
+            previous,
+            connected=False,
+            disconnected_since=previous.disconnected_since or now,
+            error=("unreachable: " if unreachable else "") + message,
+            retry_at=now + timedelta(seconds=delay) if previous.auto_refresh else None,
+            polling_since=None,
+        )
+
+    def _apply(self, result: poller.PollResult) -> None:
+        """A good poll: replace the last good data, then say so in the header."""
+        self.releases = result.releases
+        self.clusters = result.clusters
+        snapshots = dict(self.snapshots)
+        changed = False
+        for cluster_id, snapshot in result.watched.items():
+            if snapshot is None:
+                changed |= snapshots.pop(cluster_id, None) is not None
+                continue
+            if snapshots.get(cluster_id) is not snapshot:
+                snapshots[cluster_id] = snapshot
+                changed = True
+                history = self._events.setdefault(cluster_id, deque(maxlen=EVENT_HISTORY))
+                history.extend(snapshot.events)
+        if changed:
+            self.snapshots = snapshots
+        self.connection = replace(
+            self.connection,
+            connected=True,
+            last_good_at=self.clock(),
+            disconnected_since=None,
+            error=None,
+            retry_at=None,
+            polling_since=None,
+        )
+
+    # Commands and actions ----------------------------------------------------------------
+
+    def run_command(self, command: Command, arguments: Arguments) -> Any:
+        """Run a registry command, as headless mode does, in the calling (worker) thread.
+        The data is refreshed afterwards when the command may have changed it."""
+        try:
+            return command.run(self.context, arguments)
+        finally:
+            if command.mutating:
+                self.refresh_now()
+
+    async def command(self, name: str, arguments: Arguments) -> Any:
+        """Run the registry command `name` in a thread, for a worker of the UI's loop."""
+        return await asyncio.to_thread(self.run_command, COMMANDS[name], arguments)
+
+    def allowed_actions(self, cluster_id: str | None) -> frozenset[Action]:
+        """Actions valid for the cluster's upgrade in its current state (none if read-only)."""
+        snapshot = self.snapshot(cluster_id)
+        if snapshot is None or snapshot.upgrade is None or self.read_only:
+            return frozenset()
+        return frozenset(allowed_actions(snapshot.status or Status.UNKNOWN))
+
+    def action_refusal(self, cluster_id: str, action: Action) -> str | None:
+        """Why `action` is not valid for the cluster now (as far as the console knows), or
+        None; the operations check again, on fresh data, when it is sent."""
+        snapshot = self.snapshot(cluster_id)
+        if snapshot is None:
+            return "its data is not loaded yet"
+        if snapshot.upgrade is None:
+            return "it has never had an upgrade"
+        return action_refusal(action, snapshot.status or Status.UNKNOWN)
+
+
+def service_of(node: DOMNode) -> ApiService:
+    """The app's shared service, for any widget or screen of the console."""
+    service = getattr(node.app, "service", None)
+    if not isinstance(service, ApiService):
+        raise RuntimeError("the console's ApiService is not running")
+    return service

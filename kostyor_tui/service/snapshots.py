@@ -1,0 +1,149 @@
+"""Everything the console shows about one cluster, derived in one go from one poll's data.
+
+Plain data and functions: no I/O, no Textual. `build_snapshot` runs in the
+poller's thread, so that deriving a 30,000-instance cluster never holds up the
+keyboard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from kostyor_tui.api.models import Cluster, Host, Service, Upgrade
+from kostyor_tui.domain import fleet, lifecycle, order, progress
+from kostyor_tui.domain.statuses import MOVING, Status
+
+
+@dataclass(frozen=True)
+class UpgradeEvent:
+    """One line of the event log."""
+
+    at: datetime
+    text: str
+
+
+# A cluster whose status is unrecognised may be moving: it is re-read like a moving one.
+MAY_MOVE = MOVING | {Status.UNKNOWN}
+
+
+@dataclass(frozen=True, eq=False)
+class ClusterSnapshot:
+    """One cluster as one poll saw it. Compared by identity: a poll that finds nothing
+    changed keeps the old snapshot, so "is it the same object" is "did anything change"."""
+
+    cluster: Cluster
+    hosts: tuple[Host, ...]
+    services: tuple[Service, ...]
+    upgrades: tuple[Upgrade, ...]
+    fetched_at: datetime
+    upgrade: Upgrade | None = None  # the newest upgrade of the cluster
+    # `upgrade`'s status, derived from the cluster's when the server left it null
+    # (docs/kostyor-api.md#quirk-null-upgrade-status).
+    status: Status | None = None
+    progress: progress.UpgradeProgress | None = None
+    host_states: Mapping[str, progress.HostState] = field(default_factory=dict)
+    components: tuple[fleet.Component, ...] = ()
+    version_counts: Mapping[str, int] = field(default_factory=dict)
+    # host id -> {version: instance count}
+    host_versions: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    # Host ids in the order the engine upgrades them (hosts without services last).
+    host_order: tuple[str, ...] = ()
+    releases: tuple[str, ...] = ()
+    engine: str = order.DEFAULT_ENGINE
+    # What changed since the snapshot before this one (the event log's new lines).
+    events: tuple[UpgradeEvent, ...] = ()
+
+    @property
+    def hostnames(self) -> dict[str, str]:
+        return {host.id: host.hostname or host.id for host in self.hosts if host.id}
+
+    @property
+    def cluster_id(self) -> str:
+        return self.cluster.id or ""
+
+    def same_data(
+        self,
+        cluster: Cluster,
+        hosts: Sequence[Host],
+        services: Sequence[Service],
+        upgrades: Sequence[Upgrade],
+    ) -> bool:
+        return (
+            self.cluster == cluster
+            and self.upgrades == tuple(upgrades)
+            and self.services == tuple(services)
+            and self.hosts == tuple(hosts)
+        )
+
+
+def build_snapshot(
+    cluster: Cluster,
+    hosts: Sequence[Host],
+    services: Sequence[Service],
+    upgrades: Sequence[Upgrade],
+    fetched_at: datetime,
+    releases: Sequence[str] = (),
+    previous: ClusterSnapshot | None = None,
+) -> ClusterSnapshot:
+    """Derive everything the screens show from API data.
+
+    The engine order of the hosts depends only on the topology, so it is reused
+    from `previous` while the hosts stay the same.
+    """
+    upgrade = lifecycle.newest_upgrade(upgrades)
+    status = lifecycle.effective_status(upgrade, cluster) if upgrade else None
+    upgrade_progress = None
+    host_states: Mapping[str, progress.HostState] = {}
+    engine = (upgrade.engine if upgrade else None) or order.DEFAULT_ENGINE
+    if upgrade is not None and upgrade.to_version:
+        upgrade_progress = progress.upgrade_progress(
+            hosts,
+            services,
+            upgrade.to_version,
+            engine,
+            rolling_back=status is Status.ROLLBACK_IN_PROGRESS,
+        )
+        host_states = progress.host_states(hosts, services, upgrade.to_version)
+    hosts_seen = tuple(hosts)
+    same_topology = (
+        previous is not None
+        and previous.engine == engine
+        and len(previous.services) == len(services)
+        and previous.hosts == hosts_seen
+    )
+    if same_topology and previous is not None:
+        engine_order = previous.host_order
+    else:
+        engine_order = tuple(fleet.host_order(hosts, services, engine))
+    components = tuple(fleet.components(hosts, services, releases))
+    return ClusterSnapshot(
+        cluster=cluster,
+        hosts=hosts_seen,
+        services=tuple(services),
+        upgrades=tuple(upgrades),
+        fetched_at=fetched_at,
+        upgrade=upgrade,
+        status=status,
+        progress=upgrade_progress,
+        host_states=host_states,
+        components=components,
+        version_counts=fleet.component_version_counts(components, releases),
+        host_versions=fleet.host_version_counts(hosts, services, releases),
+        host_order=engine_order,
+        releases=tuple(releases),
+        engine=engine,
+    )
+
+
+def settled(snapshot: ClusterSnapshot | None, cluster: Cluster) -> bool:
+    """Whether `cluster`, as just listed, cannot have moved since `snapshot` was read:
+    the same as then, and neither it nor its upgrade in a status where the engine
+    moves instances. Its upgrades must still be compared before trusting that."""
+    return (
+        snapshot is not None
+        and snapshot.cluster == cluster
+        and cluster.status not in MAY_MOVE
+        and snapshot.status not in MAY_MOVE
+    )
