@@ -308,7 +308,10 @@ def _connection_broke(f: _Failure) -> KostyorError:
 
 
 def _not_http(f: _Failure) -> KostyorError:
-    if "disconnect" in f.reason.lower() or "closed" in f.reason.lower():
+    # "Server disconnected without sending a response.": nothing came back at all. An
+    # answer that began and was cut short ("peer closed connection without sending
+    # complete message body") is not HTTP: the server did answer, brokenly.
+    if "disconnect" in f.reason.lower():
         return _connection_broke(f)
     return ProtocolError(
         f"Could not {f.what}: {f.where} did not answer in HTTP ({one_line(f.reason, 120)})",
