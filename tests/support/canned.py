@@ -58,7 +58,8 @@ class Request:
 
 
 def json_answer(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Answer:
-    return status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(body).encode()
+    answer_headers = {"Content-Type": "application/json", **(headers or {})}
+    return status, answer_headers, json.dumps(body).encode()
 
 
 def html_answer(status: int, body: bytes) -> Answer:
