@@ -265,6 +265,15 @@ def _connect_timed_out(f: _Failure) -> KostyorError:
     )
 
 
+def _no_free_connection(f: _Failure) -> KostyorError:
+    # Not sent: every pooled connection stayed busy with other requests until the deadline.
+    return TimedOut(
+        f"Could not {f.what}: no free connection to {f.where} within {f.timeout:g} s "
+        "(the others are waiting for answers)",
+        hint="the server is slow to answer: try again, or raise the timeout",
+    )
+
+
 def _answer_timed_out(f: _Failure) -> KostyorError:
     error = TimedOut(
         f"Could not {f.what}: {f.where} did not answer within {f.timeout:g} s",
@@ -334,6 +343,7 @@ def _unusable_url(f: _Failure) -> KostyorError:
 # httpcore's exceptions, most specific first.
 _FAILURES: tuple[tuple[type[Exception], Callable[[_Failure], KostyorError]], ...] = (
     (httpcore.ConnectTimeout, _connect_timed_out),
+    (httpcore.PoolTimeout, _no_free_connection),
     (httpcore.TimeoutException, _answer_timed_out),
     (httpcore.ConnectError, _connect_failed),
     (httpcore.ProxyError, _proxy_failed),
@@ -610,7 +620,8 @@ class Transport:
         deadline: float,
     ) -> tuple[int, dict[str, str], bytes]:
         extensions = {
-            "timeout": {"connect": deadline, "read": deadline, "write": deadline, "pool": None}
+            # Waiting for a pooled connection counts against the deadline too.
+            "timeout": {"connect": deadline, "read": deadline, "write": deadline, "pool": deadline}
         }
         with self._pool.stream(
             method, url, headers=headers, content=content, extensions=extensions

@@ -17,6 +17,7 @@ import struct
 import time
 import zlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -573,6 +574,40 @@ def test_headers_dripped_a_byte_at_a_time_meet_the_whole_request_deadline() -> N
     assert 0.9 <= elapsed < 5, elapsed
     assert sent < len(head) // 2
     assert "did not answer within 1 s" in error.one_line()
+
+
+def test_waiting_for_a_pooled_connection_counts_against_the_deadline() -> None:
+    """One connection, held by a request the server never answers (timeout 3 s): a second
+    request (timeout 0.5 s) gives up at its own deadline, not when the first lets go."""
+    heads: list[bytes] = []
+
+    def silent(connection: Connection) -> None:
+        heads.append(connection.read_request_head())
+        connection.stopping.wait()
+
+    with (
+        loopback_server(silent) as port,
+        KostyorClient(f"http://127.0.0.1:{port}/", timeout=3, max_connections=1) as client,
+        ThreadPoolExecutor(1) as pool,
+    ):
+        first = pool.submit(client.list_clusters)
+        deadline = time.monotonic() + 5
+        while not heads and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert heads, "the first request never arrived"
+        started = time.monotonic()
+        with pytest.raises(TimedOut) as caught:
+            client._transport.request("GET", "clusters", what="list clusters", timeout=0.5)
+        elapsed = time.monotonic() - started
+        with pytest.raises(TimedOut):
+            first.result()
+    assert elapsed < 2, elapsed
+    assert f"no free connection to http://127.0.0.1:{port}/ within 0.5 s" in (
+        caught.value.one_line()
+    )
+    # It was never sent: nothing can have happened.
+    assert not caught.value.outcome_unknown
+    assert len(heads) == 1
 
 
 # The answer size cap and compressed answers
