@@ -711,6 +711,57 @@ def test_credentials_sent_and_never_shown() -> None:
     assert f"bad token {REDACTED} for {REDACTED}" in text
 
 
+@pytest.mark.parametrize("status", [200, 301, 400, 404, 500, 503])
+# With 66 characters before it, cutting the excerpt short (80) would split the token.
+@pytest.mark.parametrize("padding", [0, 66])
+@pytest.mark.parametrize(
+    ("content_type", "template"),
+    [
+        ("text/plain", "bad token {token} for {password}"),
+        ("text/html", "<title>bad token {token} for {password}</title>"),
+    ],
+)
+def test_secrets_echoed_in_a_body_that_is_not_json_are_never_shown(
+    status: int, padding: int, content_type: str, template: str
+) -> None:
+    """Not JSON, so the body itself is described: redacted before it is cut short."""
+    body = ("x" * padding + template.format(token=TOKEN, password=PASSWORD)).encode()
+    headers = {"Content-Type": content_type}
+    if status == 301:
+        headers["Location"] = f"https://kostyor.example/api/?token={TOKEN}"
+    with canned_server(answering(status, body, headers)) as server:
+        url = server.url.replace("http://", f"http://admin:{PASSWORD}@")
+        with KostyorClient(url, token=TOKEN) as client, pytest.raises(KostyorError) as caught:
+            client.list_clusters()
+    text = caught.value.one_line() + repr(caught.value)
+    for secret in (TOKEN, PASSWORD):
+        assert secret not in text
+        assert secret[:8] not in text
+    if status != 301:
+        assert "bad token" in text
+
+
+def test_a_secret_where_a_long_message_is_cut_short_is_not_shown_in_part() -> None:
+    body = {"message": "m" * 295 + TOKEN, "errors": {"token": ["e" * 115 + TOKEN]}}
+    error = list_clusters_with(fixed(json_answer(400, body)), token=TOKEN)
+    assert isinstance(error, Rejected)
+    assert TOKEN[:5] not in error.one_line()
+    assert "mmm" in error.one_line() and "eee" in error.one_line()
+
+
+def test_debug_output_never_shows_a_secret() -> None:
+    lines: list[str] = []
+    body = json.dumps([{"id": "c-1", "name": "x" * 170 + TOKEN}]).encode()
+    with (
+        canned_server(answering(200, body, {"Content-Type": "application/json"})) as server,
+        KostyorClient(server.url, token=TOKEN, debug=lines.append) as client,
+    ):
+        client.list_clusters()
+    (line,) = lines
+    assert "GET " in line and "→ 200" in line
+    assert TOKEN[:8] not in line
+
+
 def test_explicit_username_wins_over_the_urls() -> None:
     with canned_server(fixed(json_answer(200, []))) as server:
         url = server.url.replace("http://", "http://old:pw@") + "/"
