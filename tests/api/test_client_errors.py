@@ -742,7 +742,7 @@ def test_secrets_echoed_in_a_body_that_is_not_json_are_never_shown(
 
 
 def test_a_secret_where_a_long_message_is_cut_short_is_not_shown_in_part() -> None:
-    body = {"message": "m" * 295 + TOKEN, "errors": {"token": ["e" * 115 + TOKEN]}}
+    body = {"message": "m" * 290 + TOKEN, "errors": {"token": ["e" * 110 + TOKEN]}}
     error = list_clusters_with(fixed(json_answer(400, body)), token=TOKEN)
     assert isinstance(error, Rejected)
     assert TOKEN[:5] not in error.one_line()
