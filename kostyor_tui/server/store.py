@@ -417,6 +417,15 @@ class Store:
             raise DatabaseProblem(
                 path, f"cannot be created: its directory {path.parent}: {error.strerror}"
             ) from None
+        # Said before SQLite tries: its own errors do not tell these apart.
+        if os.statvfs(path.parent).f_flag & os.ST_RDONLY:
+            raise DatabaseProblem(path, "is on a read-only filesystem")
+        if not os.access(path.parent, os.W_OK | os.X_OK):
+            raise DatabaseProblem(
+                path, f"cannot be written: this user may not create files in {path.parent}"
+            )
+        if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+            raise DatabaseProblem(path, "cannot be written: this user may not write to it")
         try:
             try:
                 connection = self._open(create=True)
