@@ -31,6 +31,13 @@ def test_defaults() -> None:
         ["--seed", "galaxy"],
         ["--port", "http"],
         ["--unknown"],
+        ["--max-instances", "0"],
+        ["--max-clusters", "many"],
+        ["--request-timeout", "0"],
+        ["--keep-alive-timeout", "-1"],
+        ["--max-connections", "0"],
+        ["--inventory-dir", "/nonexistent/inventories"],
+        ["--auth", "user:no-colon-here", "--auth-file", "/nonexistent/auth"],
     ],
 )
 def test_bad_arguments_exit_2_with_one_message(argv: list[str], capsys) -> None:
