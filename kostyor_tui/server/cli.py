@@ -114,9 +114,7 @@ def build_parser(prog: str = "kostyor-tui serve") -> argparse.ArgumentParser:
     parser.add_argument(
         "--db", type=Path, default=None, help=f"SQLite database (default: {default_db_path()})"
     )
-    parser.add_argument(
-        "--seed", choices=SEEDS, default="demo", help="fills an empty database only"
-    )
+    parser.add_argument("--seed", choices=SEEDS, default="demo", help="fills a new database only")
     parser.add_argument(
         "--step-seconds", type=_seconds, default=1.0, help="time each upgrade step takes"
     )

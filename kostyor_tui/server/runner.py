@@ -110,7 +110,7 @@ class BackgroundServer:
         config = uvicorn.Config(
             app,
             http=connections.protocol_with(limits),
-            timeout_keep_alive=options.keep_alive_seconds,  # type: ignore[arg-type]
+            timeout_keep_alive=options.keep_alive_seconds,
             h11_max_incomplete_event_size=connections.MAX_HEAD_BYTES,
             log_config=None,
             log_level="warning",
