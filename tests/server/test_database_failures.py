@@ -335,6 +335,26 @@ def test_an_unversioned_database_is_migrated(tmp_path: Path) -> None:
         assert db.execute("PRAGMA user_version").fetchone() == (1,)
 
 
+@pytest.mark.skipif(
+    os.geteuid() == 0 and not _namespaces_allowed("-U"),
+    reason="root may write anything, and user namespaces are not allowed here",
+)
+def test_healthz_tells_a_supervisor_when_the_database_became_unwritable(tmp_path: Path) -> None:
+    db_path = tmp_path / "health.sqlite3"
+    # As root, in a user namespace of its own: an ordinary user, held to file modes.
+    prefix = ["unshare", "-U"] if os.geteuid() == 0 else []
+    with ServerProcess(db_path, seed="empty", prefix=prefix) as server:
+        assert httpx.get(server.url + "/healthz").status_code == 200
+        db_path.chmod(0o444)
+        try:
+            response = httpx.get(server.url + "/healthz")
+        finally:
+            db_path.chmod(0o644)
+        assert response.status_code == 503
+        assert response.json()["database"] == "unavailable"
+        assert "read-only" in response.json()["message"]
+
+
 def test_healthz_says_ok_and_nothing_else_without_credentials(server_factory) -> None:
     server = server_factory(auth=("operator", "s3cret"))
     response = httpx.get(server.url + "/healthz")
