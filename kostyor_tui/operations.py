@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from kostyor_tui.api.client import KostyorClient, unknown_cluster
-from kostyor_tui.api.errors import KostyorError, NotFound, ProtocolError, ServerError
+from kostyor_tui.api.errors import Busy, KostyorError, NotFound, ProtocolError, ServerError
 from kostyor_tui.api.models import Cluster, Upgrade
 from kostyor_tui.domain.lifecycle import (
     LIFECYCLE,
@@ -99,7 +99,10 @@ def with_derived_statuses(
 
 def effect_unknown(failure: KostyorError) -> bool:
     """Whether a failed POST or PUT may still have changed something on the server: no
-    answer came, or a 5xx or garbled one (the server may fail after saving)."""
+    answer came, or a 5xx or garbled one (the server may fail after saving). A 503 is a
+    5xx although it is Busy; a 429 says the request was not taken."""
+    if isinstance(failure, Busy):
+        return failure.status_code >= 500
     return isinstance(failure, ServerError | ProtocolError) or failure.outcome_unknown
 
 
@@ -272,6 +275,8 @@ class Operations:
     def act(self, cluster: Cluster, action: Action, *, force: bool = False) -> Upgrade:
         """Pause, continue, roll back or cancel the cluster's current upgrade; return it as
         re-read after the action. Sent once."""
+        if action not in LIFECYCLE:
+            raise Refused(f"Unknown upgrade action {action!r}; actions: {', '.join(LIFECYCLE)}")
         name = label(cluster)
         self.guard(f"{action} of the upgrade of {name}")
         cluster_id = _id_of(cluster)

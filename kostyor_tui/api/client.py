@@ -18,7 +18,14 @@ from pydantic import TypeAdapter, ValidationError
 
 from kostyor_tui.api.errors import KostyorError, NotFound, ProtocolError, ServerError
 from kostyor_tui.api.models import Cluster, Host, Service, Step, Upgrade
-from kostyor_tui.api.transport import Answer, Debug, Transport, segment, server_text
+from kostyor_tui.api.transport import (
+    MAX_ANSWER_BYTES,
+    Answer,
+    Debug,
+    Transport,
+    segment,
+    server_text,
+)
 
 T = TypeVar("T")
 
@@ -63,6 +70,7 @@ class KostyorClient:
         timeout: float = 10.0,
         discovery_timeout: float = 600.0,
         max_connections: int = 4,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
         debug: Debug | None = None,
     ) -> None:
         self._transport = Transport(
@@ -73,6 +81,7 @@ class KostyorClient:
             verify=verify,
             timeout=timeout,
             max_connections=max_connections,
+            max_answer_bytes=max_answer_bytes,
             debug=debug,
         )
         self.api_url = self._transport.api_url

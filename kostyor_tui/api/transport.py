@@ -24,7 +24,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
 
@@ -70,6 +70,8 @@ class Answer:
     status: int
     body: bytes
     what: str
+    # The transport's redaction: a server may echo a secret in a body that is not JSON.
+    redact: Callable[[str], str] = field(default=str, repr=False, compare=False)
 
     def json(self) -> Any:
         """The body as JSON; a body that is not JSON is a ProtocolError naming what it is."""
@@ -77,7 +79,8 @@ class Answer:
             return json.loads(self.body)
         except (ValueError, UnicodeDecodeError):
             raise ProtocolError(
-                f"Could not {self.what}: the server answered {describe_body(self.body)} "
+                f"Could not {self.what}: the server answered "
+                f"{describe_body(self.body, self.redact)} "
                 "instead of JSON",
                 hint="check that api_url points at the Kostyor API",
             ) from None
@@ -89,11 +92,12 @@ class Answer:
             ) from None
 
 
-def describe_body(body: bytes) -> str:
-    """A short description of a body that is not the expected JSON, for a message."""
+def describe_body(body: bytes, redact: Callable[[str], str] = str) -> str:
+    """A short description of a body that is not the expected JSON, for a message; `redact`
+    is applied to the body's text before it is cut short."""
     if not body.strip():
         return "an empty body"
-    text = body[:4096].decode("utf-8", errors="replace")
+    text = redact(body[:4096].decode("utf-8", errors="replace"))
     lowered = text.lower()
     if "<html" in lowered or "<!doctype" in lowered or "<title" in lowered:
         title = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
@@ -265,6 +269,15 @@ def _connect_timed_out(f: _Failure) -> KostyorError:
     )
 
 
+def _no_free_connection(f: _Failure) -> KostyorError:
+    # Not sent: every pooled connection stayed busy with other requests until the deadline.
+    return TimedOut(
+        f"Could not {f.what}: no free connection to {f.where} within {f.timeout:g} s "
+        "(the others are waiting for answers)",
+        hint="the server is slow to answer: try again, or raise the timeout",
+    )
+
+
 def _answer_timed_out(f: _Failure) -> KostyorError:
     error = TimedOut(
         f"Could not {f.what}: {f.where} did not answer within {f.timeout:g} s",
@@ -308,8 +321,10 @@ def _connection_broke(f: _Failure) -> KostyorError:
 
 
 def _not_http(f: _Failure) -> KostyorError:
-    # "Server disconnected without sending a response": nothing came back at all.
-    if "disconnected" in f.reason.lower():
+    # "Server disconnected without sending a response.": nothing came back at all. An
+    # answer that began and was cut short ("peer closed connection without sending
+    # complete message body") is not HTTP: the server did answer, brokenly.
+    if "disconnect" in f.reason.lower():
         return _connection_broke(f)
     return ProtocolError(
         f"Could not {f.what}: {f.where} did not answer in HTTP ({one_line(f.reason, 120)})",
@@ -332,6 +347,7 @@ def _unusable_url(f: _Failure) -> KostyorError:
 # httpcore's exceptions, most specific first.
 _FAILURES: tuple[tuple[type[Exception], Callable[[_Failure], KostyorError]], ...] = (
     (httpcore.ConnectTimeout, _connect_timed_out),
+    (httpcore.PoolTimeout, _no_free_connection),
     (httpcore.TimeoutException, _answer_timed_out),
     (httpcore.ConnectError, _connect_failed),
     (httpcore.ProxyError, _proxy_failed),
@@ -377,6 +393,11 @@ class _Refusal:
     message: str | None
     field_errors: dict[str, list[str]]
     is_json: bool
+    redact: Callable[[str], str]
+
+    @property
+    def described(self) -> str:
+        return describe_body(self.body, self.redact)
 
     @property
     def said(self) -> str:
@@ -384,7 +405,7 @@ class _Refusal:
 
     @property
     def body_text(self) -> str:
-        return self.said if self.is_json else f", {describe_body(self.body)}"
+        return self.said if self.is_json else f", {self.described}"
 
 
 def _redirected(r: _Refusal) -> KostyorError:
@@ -397,7 +418,7 @@ def _redirected(r: _Refusal) -> KostyorError:
         location = urlunsplit(parts._replace(netloc=netloc)) if parts.hostname else location
     except ValueError:
         location = ""
-    target = f" to {server_text(location, 200)}" if location else ""
+    target = f" to {server_text(r.redact(location), 200)}" if location else ""
     return ProtocolError(
         f"Could not {r.what}: the server redirected ({r.status}){target}",
         hint="set api_url to the address the API really lives at",
@@ -416,8 +437,7 @@ def _not_found(r: _Refusal) -> KostyorError:
     if r.is_json:
         return NotFound(f"Could not {r.what}: not found{r.said}")
     return NotFound(
-        f"Could not {r.what}: the server has no {r.method} /{r.path} "
-        f"(404, {describe_body(r.body)})",
+        f"Could not {r.what}: the server has no {r.method} /{r.path} (404, {r.described})",
         hint="check api_url, including any path prefix",
     )
 
@@ -441,7 +461,7 @@ def _busy(r: _Refusal) -> KostyorError:
 
 
 def _rejected(r: _Refusal) -> KostyorError:
-    detail = r.message or ("refused" + ("" if r.is_json else f", {describe_body(r.body)}"))
+    detail = r.message or ("refused" + ("" if r.is_json else f", {r.described}"))
     return Rejected(
         f"Could not {r.what}: the server refused it ({r.status}): {detail}",
         status_code=r.status,
@@ -487,19 +507,22 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, (moment - datetime.now(UTC)).total_seconds())
 
 
-def _server_message(body: Any) -> tuple[str | None, dict[str, list[str]]]:
-    """The server's `message` and `errors` fields, whatever their exact shape."""
+def _server_message(
+    body: Any, redact: Callable[[str], str] = str
+) -> tuple[str | None, dict[str, list[str]]]:
+    """The server's `message` and `errors` fields, whatever their exact shape; `redact` is
+    applied before they are cut short."""
     if not isinstance(body, dict):
         return None, {}
     message = body.get("message")
-    shown = server_text(str(message)) if message not in (None, "") else None
+    shown = server_text(redact(str(message))) if message not in (None, "") else None
     field_errors: dict[str, list[str]] = {}
     errors = body.get("errors")
     if isinstance(errors, dict):
-        for field, problems in errors.items():
+        for name, problems in errors.items():
             items = problems if isinstance(problems, list) else [problems]
-            field_errors[server_text(str(field), 60)] = [
-                server_text(str(item), 120) for item in items
+            field_errors[server_text(redact(str(name)), 60)] = [
+                server_text(redact(str(item)), 120) for item in items
             ]
     return shown, field_errors
 
@@ -590,13 +613,13 @@ class Transport:
         finally:
             _deadline.at = None
         if self._debug is not None:
-            excerpt = server_text(body[:500].decode(errors="replace"), 200)
+            excerpt = server_text(self.redact(body[:500].decode(errors="replace")), 200)
             self._debug(
                 f"{method} {url} → {status} in {1000 * (time.monotonic() - started):.0f} ms, "
-                f"{len(body)} bytes: {self.redact(excerpt)}"
+                f"{len(body)} bytes: {excerpt}"
             )
         if 200 <= status < 300:
-            return Answer(status, body, what)
+            return Answer(status, body, what, self.redact)
         raise self._refusal(what, method, path, status, answer_headers, body)
 
     def _exchange(
@@ -608,7 +631,8 @@ class Transport:
         deadline: float,
     ) -> tuple[int, dict[str, str], bytes]:
         extensions = {
-            "timeout": {"connect": deadline, "read": deadline, "write": deadline, "pool": None}
+            # Waiting for a pooled connection counts against the deadline too.
+            "timeout": {"connect": deadline, "read": deadline, "write": deadline, "pool": deadline}
         }
         with self._pool.stream(
             method, url, headers=headers, content=content, extensions=extensions
@@ -655,7 +679,7 @@ class Transport:
             is_json = True
         except (ValueError, UnicodeDecodeError, RecursionError):
             decoded, is_json = None, False
-        message, field_errors = _server_message(decoded)
+        message, field_errors = _server_message(decoded, self.redact)
         refusal = _Refusal(
             what,
             method,
@@ -663,9 +687,10 @@ class Transport:
             status,
             headers,
             body,
-            self.redact(message) if message else None,
-            {field: [self.redact(p) for p in problems] for field, problems in field_errors.items()},
+            message,
+            field_errors,
             is_json,
+            self.redact,
         )
         for codes, describe in _ANSWERS:
             if status in codes:

@@ -6,8 +6,6 @@ is the headless mode's business (`kostyor_tui.headless.exit_codes`), not the
 error's.
 """
 
-import copy
-
 from kostyor_tui.domain.text import one_line, printable
 
 
@@ -21,7 +19,10 @@ class KostyorTuiError(Exception):
 
     def restated(self, message: str, *, hint: str | None = None) -> "KostyorTuiError":
         """A copy of this error, same type and fields, with a new message and hint."""
-        clone = copy.copy(self)
+        # Not copy.copy: it calls the class with the message alone, which fails for an
+        # error whose __init__ requires more (Busy).
+        clone = type(self).__new__(type(self), message)
+        clone.__dict__.update(self.__dict__)
         clone.message = message
         clone.hint = hint
         clone.args = (message,)

@@ -1,16 +1,24 @@
 """`kostyor-tui serve`: run the embedded Kostyor-compatible server in the foreground."""
 
 import argparse
+import ipaddress
+import os
+import stat
 import sys
 from pathlib import Path
 
 from platformdirs import user_data_dir
 
+from kostyor_tui.server import connections, discovery
+from kostyor_tui.server.routes import DEFAULT_MAX_CLUSTERS
 from kostyor_tui.server.runner import ServerOptions, serve
 from kostyor_tui.server.seed import SEEDS
+from kostyor_tui.server.store import DatabaseProblem
 
 APP_NAME = "kostyor-tui"
 DEFAULT_PORT = 5055
+# USER:PASSWORD, for a server started by a program: unlike argv, not shown by `ps`.
+AUTH_ENVIRONMENT = "KOSTYOR_SERVER_AUTH"
 
 
 def default_db_path() -> Path:
@@ -23,6 +31,48 @@ def _credentials(text: str) -> tuple[str, str]:
         # The value is not echoed: it may hold a password.
         raise argparse.ArgumentTypeError("expected USER:PASSWORD")
     return username, password
+
+
+def _auth_file(text: str) -> tuple[str, str]:
+    path = Path(text).expanduser()
+    try:
+        found = path.stat()
+        if not stat.S_ISREG(found.st_mode):
+            raise argparse.ArgumentTypeError(f"{path} is not a regular file")
+        if found.st_mode & 0o077:
+            raise argparse.ArgumentTypeError(
+                f"{path} is open to other users (mode {stat.S_IMODE(found.st_mode):04o}):"
+                f" chmod 600 {path}"
+            )
+        with path.open(encoding="utf-8") as file:
+            first_line = file.readline().rstrip("\r\n")
+    except OSError as error:
+        raise argparse.ArgumentTypeError(f"cannot read {path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise argparse.ArgumentTypeError(f"{path} is not UTF-8 text") from None
+    try:
+        return _credentials(first_line)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"the first line of {path} must be USER:PASSWORD"
+        ) from None
+
+
+def _directory(text: str) -> Path:
+    path = Path(os.path.abspath(Path(text).expanduser()))
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"not a directory: {path}")
+    return path
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def _rate(text: str) -> float:
@@ -45,6 +95,13 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _timeout(text: str) -> float:
+    value = _seconds(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return value
+
+
 def build_parser(prog: str = "kostyor-tui serve") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
@@ -57,9 +114,7 @@ def build_parser(prog: str = "kostyor-tui serve") -> argparse.ArgumentParser:
     parser.add_argument(
         "--db", type=Path, default=None, help=f"SQLite database (default: {default_db_path()})"
     )
-    parser.add_argument(
-        "--seed", choices=SEEDS, default="demo", help="fills an empty database only"
-    )
+    parser.add_argument("--seed", choices=SEEDS, default="demo", help="fills a new database only")
     parser.add_argument(
         "--step-seconds", type=_seconds, default=1.0, help="time each upgrade step takes"
     )
@@ -70,19 +125,134 @@ def build_parser(prog: str = "kostyor-tui serve") -> argparse.ArgumentParser:
     parser.add_argument(
         "--random-seed", type=int, default=None, help="makes --fail-rate reproducible"
     )
-    parser.add_argument(
+    credentials = parser.add_mutually_exclusive_group()
+    credentials.add_argument(
+        "--auth-file",
+        type=_auth_file,
+        default=None,
+        metavar="PATH",
+        help="require HTTP Basic credentials on every request: USER:PASSWORD on the first line"
+        f" of PATH (mode 0600 or stricter); or set {AUTH_ENVIRONMENT}=USER:PASSWORD",
+    )
+    credentials.add_argument(
         "--auth",
         type=_credentials,
         default=None,
         metavar="USER:PASSWORD",
-        help="require HTTP Basic credentials on every request",
+        help="like --auth-file, but every local user can read it in the process list (ps)",
+    )
+    parser.add_argument(
+        "--insecure-no-auth",
+        action="store_true",
+        help="serve a --host other than loopback without credentials (anyone who reaches it"
+        " may read everything and start upgrades)",
+    )
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests for this host name (a reverse proxy's); repeatable",
+    )
+    parser.add_argument(
+        "--inventory-dir",
+        action="append",
+        type=_directory,
+        default=[],
+        metavar="DIR",
+        help="openstack-ansible discovery may read inventories in DIR; repeatable (default:"
+        " none, so it reads nothing)",
+    )
+    parser.add_argument(
+        "--max-instances",
+        type=_positive,
+        default=discovery.DEFAULT_MAX_INSTANCES,
+        metavar="N",
+        help="largest cluster discovery may create, in service instances"
+        f" (default {discovery.DEFAULT_MAX_INSTANCES})",
+    )
+    parser.add_argument(
+        "--max-clusters",
+        type=_positive,
+        default=DEFAULT_MAX_CLUSTERS,
+        metavar="N",
+        help="discovery is refused once the server holds N clusters"
+        f" (default {DEFAULT_MAX_CLUSTERS})",
+    )
+    parser.add_argument(
+        "--keep-alive-timeout",
+        type=_timeout,
+        default=connections.DEFAULT_KEEP_ALIVE_SECONDS,
+        metavar="S",
+        help="close a connection idle for S seconds after an answer"
+        f" (default {connections.DEFAULT_KEEP_ALIVE_SECONDS:g})",
+    )
+    parser.add_argument(
+        "--request-timeout",
+        type=_timeout,
+        default=connections.DEFAULT_REQUEST_SECONDS,
+        metavar="S",
+        help="close a connection whose request (headers and body) has not all arrived S"
+        f" seconds after it began (default {connections.DEFAULT_REQUEST_SECONDS:g})",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=_positive,
+        default=connections.DEFAULT_MAX_CONNECTIONS,
+        metavar="N",
+        help="answer 503 on connections beyond N open at once"
+        f" (default {connections.DEFAULT_MAX_CONNECTIONS})",
     )
     return parser
 
 
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _credentials_given(
+    parser: argparse.ArgumentParser, args: argparse.Namespace
+) -> tuple[str, str] | None:
+    """The credentials from --auth, --auth-file or the environment, in that order; warnings
+    and refusals (exit 2) on stderr."""
+    if args.auth is not None:
+        print(
+            "warning: --auth shows the password to every local user (ps);"
+            f" prefer --auth-file or {AUTH_ENVIRONMENT}",
+            file=sys.stderr,
+        )
+    auth = args.auth or args.auth_file
+    from_environment = os.environ.get(AUTH_ENVIRONMENT)
+    if auth is None and from_environment:
+        try:
+            auth = _credentials(from_environment)
+        except argparse.ArgumentTypeError:
+            parser.error(f"{AUTH_ENVIRONMENT}: expected USER:PASSWORD")
+    if auth is None and not _is_loopback(args.host):
+        if not args.insecure_no_auth:
+            parser.error(
+                f"refusing to serve {args.host} without credentials: anyone who reaches it"
+                " could read the fleet, start upgrades and have discovery read files here."
+                f" Use --auth-file or {AUTH_ENVIRONMENT}, or --insecure-no-auth"
+            )
+        print(
+            f"warning: serving {args.host} without credentials (--insecure-no-auth):"
+            " anyone who reaches it may read everything and start upgrades",
+            file=sys.stderr,
+        )
+    return auth
+
+
 def main(argv: list[str]) -> int:
     """Parse the arguments after the word `serve` and serve until interrupted."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    auth = _credentials_given(parser, args)
     options = ServerOptions(
         db_path=args.db if args.db is not None else default_db_path(),
         host=args.host,
@@ -91,11 +261,21 @@ def main(argv: list[str]) -> int:
         step_seconds=args.step_seconds,
         fail_rate=args.fail_rate,
         fail_host=args.fail_host,
-        auth=args.auth,
+        auth=auth,
         random_seed=args.random_seed,
+        inventory_dirs=tuple(args.inventory_dir),
+        max_instances=args.max_instances,
+        max_clusters=args.max_clusters,
+        allowed_hosts=tuple(args.allowed_host),
+        keep_alive_seconds=args.keep_alive_timeout,
+        request_seconds=args.request_timeout,
+        max_connections=args.max_connections,
     )
     try:
         return serve(options)
+    except DatabaseProblem as problem:
+        print(f"error: database {problem}", file=sys.stderr)
+        return 2
     except OSError as error:
         print(f"error: cannot serve on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
         return 1

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 
 from kostyor_tui.domain.statuses import Status
+from kostyor_tui.server.errors import ApiError, DatabaseGone, ServiceUnavailable
 from kostyor_tui.server.store import BACKWARD, FORWARD, StepAttempt, Store
 
 logger = logging.getLogger(__name__)
@@ -73,7 +74,22 @@ class Engine:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        # What made the last look at the store fail; None once one succeeds.
         self.last_error: BaseException | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def problem(self) -> str | None:
+        """What keeps the engine from moving upgrades now (for /healthz); None if nothing."""
+        error = self.last_error
+        cause = error.message if isinstance(error, ApiError) else "the cause is in the server's log"
+        if not self.running:
+            return f"The upgrade engine has stopped: {cause}"
+        if error is not None:
+            return f"The upgrade engine cannot go on: {cause}"
+        return None
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="kostyor-engine", daemon=True)
@@ -95,6 +111,17 @@ class Engine:
         while not self._stopping.is_set():
             try:
                 timeout = self._tick()
+                self.last_error = None
+            except DatabaseGone as error:
+                # Steps under way are dropped: the file they belong to is no longer the database.
+                logger.error("Upgrade engine stopped: %s", error.message)
+                self.last_error = error
+                return
+            except ServiceUnavailable as error:  # locked, full, read-only: may clear up
+                if str(error) != str(self.last_error):
+                    logger.error("Upgrade engine waiting: %s", error.message)
+                self.last_error = error
+                timeout = _IDLE_WAIT_SECONDS
             except Exception as error:  # keep the engine alive; the state is in the store
                 logger.exception("Upgrade engine step failed; retrying")
                 self.last_error = error

@@ -1,4 +1,4 @@
-"""Errors that become 4xx JSON answers: `{"message": ..., "errors": {field: [...]}}`."""
+"""Errors that become JSON answers: `{"message": ..., "errors": {field: [...]}}`."""
 
 
 class ApiError(Exception):
@@ -15,14 +15,55 @@ class ApiError(Exception):
             body["errors"] = self.errors
         return body
 
+    def headers(self) -> dict[str, str]:
+        return {}
+
 
 class BadRequest(ApiError):
     status_code = 400
+
+
+class Forbidden(ApiError):
+    status_code = 403
 
 
 class NotFound(ApiError):
     status_code = 404
 
 
+class Conflict(ApiError):
+    status_code = 409
+
+
 class PayloadTooLarge(ApiError):
     status_code = 413
+
+
+class UnsupportedMediaType(ApiError):
+    status_code = 415
+
+
+class MisdirectedRequest(ApiError):
+    status_code = 421
+
+
+class ServiceUnavailable(ApiError):
+    """The server cannot serve now; `retry_after` (seconds) when trying again may help."""
+
+    status_code = 503
+
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
+
+
+class DatabaseGone(ServiceUnavailable):
+    """The database file was deleted or replaced under the running server: nothing more is
+    read or written, so that two files never share the server's state."""
+
+
+class InsufficientStorage(ServiceUnavailable):
+    status_code = 507

@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 
 _URL_LINE = re.compile(r"serving on (http://\S+)")
+# As kostyor_tui.server.cli reads it (not imported: the parent stays light).
+_AUTH_ENVIRONMENT = "KOSTYOR_SERVER_AUTH"
 _PR_SET_PDEATHSIG = 1
 
 
@@ -72,8 +74,11 @@ class ServerProcess:
         ]
         if fail_host is not None:
             self.args += ["--fail-host", fail_host]
+        # Credentials go by the environment, which only this user can read; argv is
+        # shown to everyone by `ps`. Never inherited: no auth means none.
+        self.env = {k: v for k, v in os.environ.items() if k != _AUTH_ENVIRONMENT}
         if auth is not None:
-            self.args += ["--auth", f"{auth[0]}:{auth[1]}"]
+            self.env[_AUTH_ENVIRONMENT] = f"{auth[0]}:{auth[1]}"
         if random_seed is not None:
             self.args += ["--random-seed", str(random_seed)]
         self.process: subprocess.Popen[bytes] | None = None
@@ -89,6 +94,7 @@ class ServerProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
+                env=self.env,
                 preexec_fn=_terminate_with_parent if self.die_with_parent else None,
             )
         finally:

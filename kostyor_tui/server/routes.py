@@ -1,30 +1,32 @@
 """The HTTP API (contract section 1, with the fixes of section 4) as a Starlette app."""
 
-import base64
-import binascii
-import hmac
-import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kostyor_tui.domain.lifecycle import ACTIONS, Action
 from kostyor_tui.domain.order import DEFAULT_DRIVER, DEFAULT_ENGINE, KNOWN_ENGINES
 from kostyor_tui.server import discovery, releases
-from kostyor_tui.server.errors import ApiError, NotFound, PayloadTooLarge
+from kostyor_tui.server.errors import (
+    ApiError,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    UnsupportedMediaType,
+)
+from kostyor_tui.server.guards import BasicAuth, ErrorBoundary, RequestGuard, error_response
 from kostyor_tui.server.store import Store
 from kostyor_tui.server.validation import Field, parse_json_object, validate
 
-logger = logging.getLogger(__name__)
-
 MAX_BODY_BYTES = 1024 * 1024
+DEFAULT_MAX_CLUSTERS = 1_000
 
 DISCOVER_SCHEMA = {
     "name": Field(required=True),
@@ -49,6 +51,13 @@ def _json(body: Any, status_code: int = 200) -> JSONResponse:
 
 
 async def _body(request: Request) -> dict[str, Any]:
+    # A web page can send text/plain or a form to any server without asking it first;
+    # only a JSON body makes the browser ask (and this server never says yes).
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise UnsupportedMediaType(
+            "Send the request body as JSON (Content-Type: application/json)."
+        )
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
@@ -64,8 +73,18 @@ def create_app(
     *,
     on_change: Callable[[], None] = lambda: None,
     auth: tuple[str, str] | None = None,
+    limits: discovery.Limits | None = None,
+    max_clusters: int = DEFAULT_MAX_CLUSTERS,
+    bound_host: str = "127.0.0.1",
+    allowed_hosts: Collection[str] = (),
+    engine_problem: Callable[[], str | None] = lambda: None,
 ) -> Starlette:
-    """The API over `store`; `on_change` is called after an upgrade is started or acted on."""
+    """The API over `store`; `on_change` is called after an upgrade is started or acted on.
+
+    `bound_host` and `allowed_hosts` say which Host headers name this server;
+    `engine_problem` says what is wrong with the upgrade engine, if anything (for /healthz).
+    """
+    discovery_limits = limits if limits is not None else discovery.Limits()
 
     async def list_clusters(request: Request) -> Response:
         return _json(await run_in_threadpool(store.list_clusters))
@@ -86,9 +105,11 @@ def create_app(
     async def discover(request: Request) -> Response:
         fields = validate(await _body(request), DISCOVER_SCHEMA)
         method = discovery.METHODS[fields["method"]]
-        found = await run_in_threadpool(method, fields.get("parameters", {}))
+        found = await run_in_threadpool(method, fields.get("parameters", {}), discovery_limits)
         cluster = await run_in_threadpool(
-            store.add_cluster, fields["name"].strip(), found.version, found.hosts
+            lambda: store.add_cluster(
+                fields["name"].strip(), found.version, found.hosts, max_clusters=max_clusters
+            )
         )
         return _json(cluster, 201)
 
@@ -137,7 +158,21 @@ def create_app(
         await run_in_threadpool(store.get_upgrade, upgrade_id)
         return _json(await run_in_threadpool(store.step_log, upgrade_id))
 
+    async def health(request: Request) -> Response:
+        """For supervisors, without credentials: whether the server is well, and nothing else."""
+        try:
+            await run_in_threadpool(store.check)
+        except ServiceUnavailable as error:
+            body = {"status": "unavailable", "database": "unavailable", "message": error.message}
+            return _json(body, 503)
+        problem = engine_problem()
+        if problem is not None:
+            body = {"status": "unavailable", "database": "ok", "engine": "failing"}
+            return _json({**body, "message": problem}, 503)
+        return _json({"status": "ok", "database": "ok", "engine": "running"})
+
     routes = [
+        Route("/healthz", health, methods=["GET"]),
         Route("/clusters", list_clusters, methods=["GET"]),
         Route("/clusters/discover", discovery_methods, methods=["GET"]),
         Route("/clusters/discover", discover, methods=["POST"]),
@@ -153,24 +188,26 @@ def create_app(
         # Beyond the contract: every step the engine committed, for watching and testing.
         Route("/upgrades/{upgrade_id}/steps", upgrade_steps, methods=["GET"]),
     ]
+    middleware = [
+        # Outermost, so that nothing (the other middleware included) reaches uvicorn.
+        Middleware(ErrorBoundary),
+        Middleware(RequestGuard, bound_host=bound_host, allowed_hosts=allowed_hosts),
+    ]
+    if auth is not None:
+        middleware.append(Middleware(BasicAuth, username=auth[0], password=auth[1]))
     app = Starlette(
         routes=routes,
-        exception_handlers={
-            ApiError: _api_error,
-            HTTPException: _http_error,
-            Exception: _server_error,
-        },
+        middleware=middleware,
+        exception_handlers={ApiError: _api_error, HTTPException: _http_error},
     )
     # Like the real server: `/clusters/` is not `/clusters`.
     app.router.redirect_slashes = False
-    if auth is not None:
-        app.add_middleware(BasicAuth, username=auth[0], password=auth[1])
     return app
 
 
 async def _api_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, ApiError)
-    return _json(error.body(), error.status_code)
+    return error_response(error)
 
 
 async def _http_error(request: Request, error: Exception) -> Response:
@@ -178,40 +215,3 @@ async def _http_error(request: Request, error: Exception) -> Response:
     if error.status_code == 404:
         return _json(NotFound(f"No such resource: {request.url.path}").body(), 404)
     return JSONResponse({"message": error.detail}, error.status_code, headers=error.headers)
-
-
-async def _server_error(request: Request, error: Exception) -> Response:
-    logger.exception("Unexpected error on %s %s", request.method, request.url.path)
-    return _json({"message": "Internal Server Error"}, 500)
-
-
-class BasicAuth:
-    """Every request needs HTTP Basic credentials; a 401 JSON answer otherwise."""
-
-    def __init__(self, app: ASGIApp, username: str, password: str) -> None:
-        self.app = app
-        self._expected = f"{username}:{password}".encode()
-
-    def _authorised(self, scope: Scope) -> bool:
-        for name, value in scope.get("headers", []):
-            if name == b"authorization":
-                scheme, _, encoded = value.partition(b" ")
-                if scheme.lower() != b"basic":
-                    return False
-                try:
-                    given = base64.b64decode(encoded.strip(), validate=True)
-                except (binascii.Error, ValueError):
-                    return False
-                return hmac.compare_digest(given, self._expected)
-        return False
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self._authorised(scope):
-            await self.app(scope, receive, send)
-            return
-        response = JSONResponse(
-            {"message": "Authentication required: send valid HTTP Basic credentials."},
-            status_code=401,
-            headers={"WWW-Authenticate": 'Basic realm="kostyor"'},
-        )
-        await response(scope, receive, send)

@@ -5,6 +5,7 @@ and `.url` is known before the first request.
 """
 
 import logging
+import os
 import signal
 import socket
 import sys
@@ -16,10 +17,11 @@ from types import FrameType, TracebackType
 
 import uvicorn
 
+from kostyor_tui.server import connections, discovery
 from kostyor_tui.server.engine import Engine, Failures
-from kostyor_tui.server.routes import create_app
+from kostyor_tui.server.routes import DEFAULT_MAX_CLUSTERS, create_app
 from kostyor_tui.server.seed import apply_seed
-from kostyor_tui.server.store import Store
+from kostyor_tui.server.store import SCHEMA_VERSION, Opened, Store
 
 _STARTUP_TIMEOUT_SECONDS = 30.0
 _SHUTDOWN_TIMEOUT_SECONDS = 10.0
@@ -36,6 +38,13 @@ class ServerOptions:
     fail_host: str | None = None
     auth: tuple[str, str] | None = None  # (username, password) for HTTP Basic
     random_seed: int | None = None  # makes fail_rate reproducible
+    inventory_dirs: tuple[Path, ...] = ()  # where openstack-ansible discovery may read
+    max_instances: int = discovery.DEFAULT_MAX_INSTANCES  # per discovered cluster
+    max_clusters: int = DEFAULT_MAX_CLUSTERS
+    allowed_hosts: tuple[str, ...] = ()  # Host names beyond the bound address and localhost
+    keep_alive_seconds: float = connections.DEFAULT_KEEP_ALIVE_SECONDS
+    request_seconds: float = connections.DEFAULT_REQUEST_SECONDS
+    max_connections: int = connections.DEFAULT_MAX_CONNECTIONS
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -73,16 +82,40 @@ class BackgroundServer:
         self.url = _url(self._socket)
         self.store = Store(Path(options.db_path))
         try:
-            self.store.initialize()
-            apply_seed(self.store, options.seed)
+            self.opened: Opened = self.store.initialize(
+                fill=lambda: apply_seed(self.store, options.seed)
+            )
         except BaseException:
-            self.store.close()
             self._socket.close()
             raise
         self.engine = Engine(self.store, options.step_seconds, failures)
-        app = create_app(self.store, on_change=self.engine.wake, auth=options.auth)
+        app = create_app(
+            self.store,
+            on_change=self.engine.wake,
+            auth=options.auth,
+            limits=discovery.Limits(
+                inventory_dirs=tuple(Path(os.path.abspath(d)) for d in options.inventory_dirs),
+                max_instances=options.max_instances,
+            ),
+            max_clusters=options.max_clusters,
+            bound_host=options.host,
+            allowed_hosts=options.allowed_hosts,
+            engine_problem=self.engine.problem,
+        )
+        limits = connections.ConnectionLimits(
+            keep_alive_seconds=options.keep_alive_seconds,
+            request_seconds=options.request_seconds,
+            max_connections=options.max_connections,
+        )
         config = uvicorn.Config(
-            app, log_config=None, log_level="warning", access_log=False, lifespan="off"
+            app,
+            http=connections.protocol_with(limits),
+            timeout_keep_alive=options.keep_alive_seconds,
+            h11_max_incomplete_event_size=connections.MAX_HEAD_BYTES,
+            log_config=None,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
         )
         self._uvicorn = uvicorn.Server(config)
         self._thread = threading.Thread(
@@ -138,6 +171,17 @@ def start_in_background(options: ServerOptions) -> BackgroundServer:
     return server
 
 
+def _described(opened: Opened, options: ServerOptions) -> str:
+    if opened.created:
+        # Said out loud: a database deleted by mistake is seen to be new, not taken for it.
+        return (
+            "new, empty" if options.seed == "empty" else f"new, filled by the {options.seed} seed"
+        )
+    if opened.version_found < SCHEMA_VERSION:
+        return f"migrated from schema version {opened.version_found}"
+    return f"schema version {opened.version_found}"
+
+
 def serve(options: ServerOptions) -> int:
     """Serve in the foreground until SIGINT or SIGTERM; print the URL once serving."""
     # Server errors (never request headers, so never credentials) go to stderr.
@@ -152,7 +196,7 @@ def serve(options: ServerOptions) -> int:
         server = start_in_background(options)
         try:
             print(f"Kostyor API serving on {server.url}", flush=True)
-            print(f"Database: {options.db_path}", flush=True)
+            print(f"Database: {options.db_path} ({_described(server.opened, options)})", flush=True)
             while not stop_requested.wait(0.2):
                 if not server.running:
                     print("error: the HTTP server stopped unexpectedly", file=sys.stderr)

@@ -38,13 +38,11 @@ def _seed_demo(store: Store) -> None:
 
 
 def apply_seed(store: Store, seed: str) -> bool:
-    """Fill the store with `seed` if it is empty; return whether anything was added."""
+    """Fill a new database with `seed` (inside `Store.initialize`'s transaction, so all or
+    nothing); return whether anything was added."""
     if seed not in SEEDS:
         raise ValueError(f"unknown seed {seed!r} (known: {', '.join(SEEDS)})")
-    if seed == "empty" or not store.is_empty():
+    if seed == "empty":
         return False
-    # One transaction: a server killed while seeding leaves an empty database,
-    # which the next start seeds again, never a half-filled one.
-    with store.atomic():
-        _seed_demo(store)
+    _seed_demo(store)
     return True

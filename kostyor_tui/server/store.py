@@ -11,6 +11,8 @@ benchmark fleet has 2,000 hosts and 30,000 service instances.
 """
 
 import json
+import logging
+import os
 import sqlite3
 import threading
 import uuid
@@ -25,11 +27,28 @@ from kostyor_tui.domain.lifecycle import LIFECYCLE, START_BLOCKED_BY, Action
 from kostyor_tui.domain.order import Instance, engine_order
 from kostyor_tui.domain.statuses import MOVING, Status
 from kostyor_tui.server import releases
-from kostyor_tui.server.errors import BadRequest, NotFound
+from kostyor_tui.server.errors import (
+    BadRequest,
+    Conflict,
+    DatabaseGone,
+    InsufficientStorage,
+    NotFound,
+    ServiceUnavailable,
+)
 from kostyor_tui.server.topology import HostSpec
+
+logger = logging.getLogger(__name__)
 
 FORWARD = "upgrade"
 BACKWARD = "rollback"
+
+# How long a statement waits for another process's lock. Shorter than the client's default
+# timeout (10 s): a held lock is answered 503 before the client gives up, so that no write
+# lands after its client was told it failed.
+BUSY_TIMEOUT_SECONDS = 5
+
+# `PRAGMA user_version`. Version 0 is a file without a version: new, or made before versions.
+SCHEMA_VERSION = 1
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS clusters (
@@ -93,6 +112,116 @@ CREATE TABLE IF NOT EXISTS step_log (
 CREATE UNIQUE INDEX IF NOT EXISTS one_done_step
     ON step_log(upgrade_id, position, direction) WHERE outcome = 'done';
 """
+_TABLES = frozenset({"clusters", "hosts", "services", "upgrades", "upgrade_plan", "step_log"})
+
+
+def _statements(script: str) -> list[str]:
+    """The statements of `script`, to run inside a transaction (`executescript` commits)."""
+    statements: list[str] = []
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending)
+            pending = ""
+    return statements
+
+
+def _create_version_1(db: sqlite3.Connection) -> None:
+    # Every statement is IF NOT EXISTS: this creates the schema in a new file and adds
+    # nothing to one made before versions, which had these very tables.
+    for statement in _statements(_SCHEMA):
+        db.execute(statement)
+
+
+# _MIGRATIONS[n] takes a database from version n to n + 1, inside the opening transaction.
+_MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_version_1,)
+assert len(_MIGRATIONS) == SCHEMA_VERSION
+
+
+# SQLite's primary result code -> what an API client is told (the details go to the log).
+_UNAVAILABLE: dict[int, tuple[type[ServiceUnavailable], str, int | None]] = {
+    code: (
+        ServiceUnavailable,
+        f"The server's database is locked by another process (for over {BUSY_TIMEOUT_SECONDS} s);"
+        " nothing was changed. Try again shortly.",
+        BUSY_TIMEOUT_SECONDS,
+    )
+    for code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+} | {
+    sqlite3.SQLITE_FULL: (
+        InsufficientStorage,
+        "The disk holding the server's database is full; nothing was changed."
+        " Free some space on the server, then try again.",
+        None,
+    ),
+    sqlite3.SQLITE_READONLY: (
+        ServiceUnavailable,
+        "The server's database is read-only (the file's permissions or a read-only"
+        " filesystem); nothing was changed.",
+        None,
+    ),
+    sqlite3.SQLITE_CANTOPEN: (
+        ServiceUnavailable,
+        "The server cannot open its database file; the cause is in the server's log.",
+        None,
+    ),
+    sqlite3.SQLITE_IOERR: (
+        ServiceUnavailable,
+        "The server's database file could not be read or written (an I/O error);"
+        " the cause is in the server's log.",
+        None,
+    ),
+    **{
+        code: (
+            ServiceUnavailable,
+            "The server's database file is damaged; the cause is in the server's log.",
+            None,
+        )
+        for code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+    },
+}
+
+# The same causes, as `serve` says them about the file it was given.
+_STARTUP_PROBLEMS: dict[int, str] = {
+    sqlite3.SQLITE_NOTADB: "is not an SQLite database",
+    sqlite3.SQLITE_CORRUPT: "is a damaged SQLite database",
+    sqlite3.SQLITE_CANTOPEN: "cannot be opened or created (may this user write to its directory?)",
+    sqlite3.SQLITE_READONLY: "cannot be written: the file, its directory or its filesystem is"
+    " read-only for this user",
+    sqlite3.SQLITE_FULL: "cannot be written: the disk is full",
+    sqlite3.SQLITE_IOERR: "cannot be read or written (an I/O error)",
+    sqlite3.SQLITE_BUSY: "is locked by another process (another server on the same file?)",
+}
+
+
+def _primary_code(error: sqlite3.Error) -> int | None:
+    code = getattr(error, "sqlite_errorcode", None)
+    return None if code is None else code & 0xFF
+
+
+def _startup_problem(error: BaseException) -> str:
+    # A failure inside `fill` arrives translated for API clients; its cause is SQLite's.
+    cause = error.__cause__ if isinstance(error, ServiceUnavailable) else error
+    if not isinstance(cause, sqlite3.Error):
+        return f"cannot be used: {error}"
+    return _STARTUP_PROBLEMS.get(_primary_code(cause) or 0, f"cannot be used: {cause}")
+
+
+class DatabaseProblem(Exception):
+    """The database file given to the server cannot be used; the message names it and says why."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(f"{path} {problem}")
+
+
+@dataclass(frozen=True)
+class Opened:
+    """What `Store.initialize` found."""
+
+    created: bool  # the file held no schema: it was created (and filled) now
+    version_found: int  # its schema version before opening (0: new, or made before versions)
+
 
 _UPGRADE_COLUMNS = (
     "id, cluster_id, from_version, to_version, status, upgrade_start_time, upgrade_end_time,"
@@ -126,61 +255,219 @@ def _never_fail(_: StepAttempt) -> bool:
     return False
 
 
+def _stat_or_none(path: Path) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        return None
+
+
 def _upgrade_dict(row: sqlite3.Row) -> dict[str, Any]:
     return {key: row[key] for key in row.keys()}  # noqa: SIM118 (sqlite3.Row is not a Mapping)
 
 
 class Store:
-    """One per server process; safe to use from any thread (one connection per thread)."""
+    """One per server process; safe to use from any thread (one connection per thread).
+
+    The store remembers which file it opened (device and inode). Should the file at its
+    path be deleted or replaced while the server runs, every later call raises
+    `DatabaseGone` rather than going on in the old file while a restart would use another.
+    """
 
     def __init__(self, db_path: Path) -> None:
         self.db_path = Path(db_path)
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._identity: tuple[int, int] | None = None
+        # The write-ahead log and shared-memory files this store's connections use.
+        self._journal: dict[Path, tuple[int, int]] = {}
+        self._gone: str | None = None
 
     # Connections and transactions
 
-    def _connection(self) -> sqlite3.Connection:
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = sqlite3.connect(
-                self.db_path, isolation_level=None, check_same_thread=False, timeout=30
-            )
+    def _open(self, *, create: bool) -> sqlite3.Connection:
+        # mode=rw never creates a file: a deleted database is not silently made anew.
+        mode = "rwc" if create else "rw"
+        uri = f"{Path(os.path.abspath(self.db_path)).as_uri()}?mode={mode}"
+        connection = sqlite3.connect(
+            uri,
+            uri=True,
+            isolation_level=None,
+            check_same_thread=False,
+            timeout=BUSY_TIMEOUT_SECONDS,
+        )
+        try:
             connection.row_factory = sqlite3.Row
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA foreign_keys=ON")
             connection.execute("PRAGMA synchronous=FULL")
-            self._local.connection = connection
-            with self._lock:
-                self._connections.append(connection)
+        except BaseException:
+            connection.close()
+            raise
+        self._local.connection = connection
+        with self._lock:
+            self._connections.append(connection)
         return connection
+
+    def _connection(self) -> sqlite3.Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            self._check_identity()
+            connection = self._open(create=False)
+        return connection
+
+    def _check_identity(self) -> None:
+        """Raise `DatabaseGone` if the file at the path is no longer the one opened."""
+        if self._gone is None:
+            try:
+                found = os.stat(self.db_path)
+            except FileNotFoundError:
+                gone: str | None = "deleted"
+            else:
+                gone = None if (found.st_dev, found.st_ino) == self._identity else "replaced"
+            if gone is not None:
+                with self._lock:
+                    if self._gone is None:
+                        self._gone = gone
+                        logger.error(
+                            "The database %s was %s while the server ran: serving and the"
+                            " engine stop. Restart the server to open what is there now.",
+                            self.db_path,
+                            gone,
+                        )
+        if self._gone is not None:
+            raise DatabaseGone(
+                f"The server's database file was {self._gone} while the server was running;"
+                " so that its state is never split between two files, the server reads and"
+                " writes nothing more. Restart the server."
+            )
 
     @contextmanager
     def _transaction(self, mode: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
-        connection = self._connection()
-        if connection.in_transaction:
-            # Inside `atomic()`: the outer transaction commits or rolls back.
-            yield connection
-            return
-        connection.execute(f"BEGIN {mode}")
         try:
-            yield connection
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
+            connection = self._connection()
+            if connection.in_transaction:
+                # Inside `initialize`: its transaction commits or rolls back.
+                yield connection
+                return
+            self._check_identity()
+            connection.execute(f"BEGIN {mode}")
+            try:
+                yield connection
+                # Again just before committing: nothing goes into a file that is no longer
+                # the database (only a commit already under way at that instant can).
+                self._check_identity()
+                connection.execute("COMMIT")
+            finally:
+                # A failed body or COMMIT (SQLite keeps a transaction open after some
+                # failures): undo it all, or the next call would join it.
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+        except sqlite3.Error as error:
+            unavailable = self._unavailable(error)
+            if unavailable is None:
+                raise
+            raise unavailable from error
 
-    def atomic(self) -> AbstractContextManager[sqlite3.Connection]:
-        """Group several store calls into one transaction (all or nothing)."""
-        return self._transaction()
+    def _unavailable(self, error: sqlite3.Error) -> ServiceUnavailable | None:
+        known = _UNAVAILABLE.get(_primary_code(error) or 0)
+        if known is None:
+            return None
+        kind, message, retry_after = known
+        logger.warning("Database %s: %s (%s)", self.db_path, error, error.sqlite_errorname)
+        return kind(message, retry_after=retry_after)
 
     def _read(self) -> AbstractContextManager[sqlite3.Connection]:
         return self._transaction("DEFERRED")
 
-    def initialize(self) -> None:
-        self.db_path.parent.mkdir(parents=True, exist_ok=True)
-        self._connection().executescript(_SCHEMA)
+    def initialize(self, fill: Callable[[], object] = lambda: None) -> Opened:
+        """Open the database, creating or migrating its schema; `fill` a new one.
+
+        A new file (or one without any table) gets the schema and `fill`'s content in one
+        transaction: a server killed meanwhile leaves a file without schema, which the
+        next start fills again, never a half-filled one. An existing database is never
+        filled, even without clusters. Raises `DatabaseProblem` for a file the server
+        cannot use: not SQLite, not writable, another program's, or a newer schema.
+        """
+        path = self.db_path
+        if path.is_dir():
+            raise DatabaseProblem(path, "is a directory, not a database file")
+        wal, shm = (path.with_name(path.name + suffix) for suffix in ("-wal", "-shm"))
+        if wal.exists() and not path.exists():
+            raise DatabaseProblem(
+                path,
+                f"does not exist, but its write-ahead log {wal.name} does: the database was"
+                " deleted or moved without it. Restore the database, or move"
+                f" {wal.name} and {shm.name} away to start a new one",
+            )
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise DatabaseProblem(
+                path, f"cannot be created: its directory {path.parent}: {error.strerror}"
+            ) from None
+        # Said before SQLite tries: its own errors do not tell these apart.
+        if os.statvfs(path.parent).f_flag & os.ST_RDONLY:
+            raise DatabaseProblem(path, "is on a read-only filesystem")
+        if not os.access(path.parent, os.W_OK | os.X_OK):
+            raise DatabaseProblem(
+                path, f"cannot be written: this user may not create files in {path.parent}"
+            )
+        if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+            raise DatabaseProblem(path, "cannot be written: this user may not write to it")
+        try:
+            try:
+                connection = self._open(create=True)
+                found = os.stat(path)
+                self._identity = (found.st_dev, found.st_ino)
+                opened = self._set_up(connection, fill)
+            except (sqlite3.Error, ServiceUnavailable) as error:
+                raise DatabaseProblem(path, _startup_problem(error)) from None
+        except BaseException:
+            self.close()
+            raise
+        self._journal = {
+            file: (stat.st_dev, stat.st_ino)
+            for file in (wal, shm)
+            if (stat := _stat_or_none(file)) is not None
+        }
+        return opened
+
+    def _set_up(self, db: sqlite3.Connection, fill: Callable[[], object]) -> Opened:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            tables = {
+                row[0]
+                for row in db.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'"
+                    " AND name NOT LIKE 'sqlite_%'"
+                )
+            }
+            if version > SCHEMA_VERSION:
+                raise DatabaseProblem(
+                    self.db_path,
+                    f"has schema version {version}, newer than this kostyor-tui knows"
+                    f" ({SCHEMA_VERSION}): use a newer kostyor-tui, or another --db",
+                )
+            if version == 0 and tables and not tables >= _TABLES:
+                raise DatabaseProblem(
+                    self.db_path, "is an SQLite database of another program, not kostyor-tui's"
+                )
+            for migrate in _MIGRATIONS[version:]:
+                migrate(db)
+            created = not tables
+            if created:
+                fill()
+            # Written even when unchanged: opening fails now, not at the first request,
+            # if the file cannot be written.
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.execute("COMMIT")
+        finally:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+        return Opened(created=created, version_found=version)
 
     def close(self) -> None:
         with self._lock:
@@ -188,10 +475,28 @@ class Store:
                 connection.close()
             self._connections.clear()
         self._local = threading.local()
+        if self._gone is not None:
+            self._remove_stale_journal()
 
-    def is_empty(self) -> bool:
+    def _remove_stale_journal(self) -> None:
+        """Remove the write-ahead log of the file that was deleted or replaced.
+
+        It belongs to that file, not to whatever is at the path now: SQLite would replay it
+        into a replacement database when next opened, or refuse to start on it.
+        """
+        for file, identity in self._journal.items():
+            stat = _stat_or_none(file)
+            if stat is not None and (stat.st_dev, stat.st_ino) == identity:
+                file.unlink()
+                logger.warning("Removed %s, the journal of the former database", file)
+
+    def check(self) -> None:
+        """Raise what a request would meet now: the file gone, unreadable or read-only."""
         with self._read() as db:
-            return db.execute("SELECT 1 FROM clusters LIMIT 1").fetchone() is None
+            db.execute("SELECT 1 FROM clusters LIMIT 1").fetchone()
+        if not os.access(self.db_path, os.W_OK) or os.statvfs(self.db_path).f_flag & os.ST_RDONLY:
+            kind, message, _ = _UNAVAILABLE[sqlite3.SQLITE_READONLY]
+            raise kind(message)
 
     # Clusters, hosts, services
 
@@ -202,11 +507,13 @@ class Store:
         hosts: Sequence[HostSpec],
         *,
         id_namespace: uuid.UUID | None = None,
+        max_clusters: int | None = None,
     ) -> dict[str, Any]:
         """Create a cluster with its hosts and services, all at `version`.
 
         With `id_namespace`, ids are derived from the names (a seed gives the same ids
-        every time); otherwise they are random.
+        every time); otherwise they are random. With `max_clusters`, refused (409) when
+        the store holds that many clusters already.
         """
 
         def new_id(*names: str) -> str:
@@ -225,6 +532,13 @@ class Store:
                 for service in host.services
             )
         with self._transaction() as db:
+            if max_clusters is not None:
+                (count,) = db.execute("SELECT COUNT(*) FROM clusters").fetchone()
+                if count >= max_clusters:
+                    raise Conflict(
+                        f"The server holds {count} clusters, its limit: no more can be"
+                        " discovered (the limit is set by serve --max-clusters)."
+                    )
             db.execute(
                 "INSERT INTO clusters (id, name, status, version) VALUES (?, ?, ?, ?)",
                 (cluster_id, name, releases.resting_status(version), version),

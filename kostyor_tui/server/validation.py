@@ -1,6 +1,7 @@
 """Request body checks with Kostyor's (Cerberus-style) field error wording."""
 
 import json
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
@@ -29,17 +30,39 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     return body
 
 
+# C0 and C1 control characters and DEL: stored text is shown on terminals, where they act.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+# A lone surrogate (from a JSON \ud800 escape) cannot be stored or answered as UTF-8.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _text_problem(text: str) -> str | None:
+    """Why `text` may not be stored or shown, if it may not."""
+    if _SURROGATE.search(text):
+        return "must be valid Unicode (it holds a lone surrogate)"
+    if _CONTROL.search(text):
+        return "must not hold control characters (such as NUL, BEL, ESC, CR or LF)"
+    return None
+
+
 def _problems(value: Any, field: Field) -> list[str]:
     if field.kind == "mapping":
         if not isinstance(value, dict):
             return ["must be of dict type"]
-        return [
-            f"value of {key!r} must be of string type"
-            for key, item in value.items()
-            if not isinstance(item, str)
-        ]
+        problems = []
+        for number, (key, item) in enumerate(value.items(), 1):
+            # Neither the key nor the value is repeated: either may be what is wrong.
+            if problem := _text_problem(key):
+                problems.append(f"key {number}: {problem}")
+            elif not isinstance(item, str):
+                problems.append(f"value of {key!r} must be of string type")
+            elif problem := _text_problem(item):
+                problems.append(f"value of {key!r}: {problem}")
+        return problems
     if not isinstance(value, str):
         return ["must be of string type"]
+    if problem := _text_problem(value):
+        return [problem]
     if not value.strip():
         return ["empty values not allowed"]
     if field.allowed is not None and value not in field.allowed:
@@ -51,6 +74,9 @@ def validate(body: dict[str, Any], schema: dict[str, Field]) -> dict[str, Any]:
     """The body's fields if they all pass; otherwise a 400 naming every problem."""
     errors: dict[str, list[str]] = {}
     for name in body:
+        if _text_problem(name):
+            # Not repeated: it could not be answered, or would act on a terminal.
+            raise BadRequest("Invalid request: a field name is not printable Unicode text.")
         if name not in schema:
             errors[name] = ["unknown field"]
     for name, field in schema.items():

@@ -1,19 +1,25 @@
-"""A stand-in for the real Kostyor server's quirks, for `httpx.MockTransport`.
+"""A stand-in for the real Kostyor server's quirks, served over real HTTP on loopback.
 
 The embedded server fixes the real server's bugs (contract section 4), so the
-quirks of section 3 cannot be met over real HTTP here. This replays answers of
-the shapes the real server gives: bare lists (or the older wrapped form), 500
-for unknown ids (HTML for /upgrade-versions), `?cluster_id=` ignored, new
+quirks of section 3 cannot be met over real HTTP against it. `QuirkyServer`
+replays answers of the shapes the real server gives, as a handler for
+`tests.support.canned.canned_server`: bare lists (or the older wrapped form),
+500 for unknown ids (HTML for /upgrade-versions), `?cluster_id=` ignored, new
 upgrades with a null status, PUT acting on the cluster's oldest upgrade and
 answering `{"id": CLUSTER_ID, "status": ...}`, no transition checks, 500 for an
 action on a cluster that never had an upgrade, HTML 404/405 pages.
+
+An upstream-behaviour mode of the embedded server is planned
+(docs/kostyor-api.md#upstream-mode: the same server answering as the real one
+does); once it exists, these tests move to it and this stand-in goes.
 """
 
 import json
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
-import httpx
+from tests.support.canned import Answer, Request, html_answer, json_answer
 
 HTML_404 = (
     b"<!DOCTYPE HTML PUBLIC '-//W3C//DTD HTML 3.2 Final//EN'>\n"
@@ -37,31 +43,43 @@ ACTION_STATUS = {
 }
 
 
-def json_response(status: int, body: Any) -> httpx.Response:
-    return httpx.Response(status, json=body)
-
-
-def html_response(status: int, body: bytes) -> httpx.Response:
-    return httpx.Response(status, content=body, headers={"Content-Type": "text/html"})
-
-
 @dataclass
 class QuirkyServer:
-    """State and behaviour of a real Kostyor server, quirks included."""
+    """State and behaviour of a real Kostyor server, quirks included.
+
+    `handle` has the signature of a `canned_server` handler; `requests` are the
+    requests that reached it (a test's own handler may answer some itself).
+    """
 
     clusters: list[dict[str, Any]] = field(default_factory=list)
+    hosts: list[dict[str, Any]] = field(default_factory=list)
     upgrades: list[dict[str, Any]] = field(default_factory=list)
     wrap_lists: bool = False
     # With its task broker down, POST /upgrades saves, then answers 500 (quirk 8).
     broker_down: bool = False
-    requests: list[httpx.Request] = field(default_factory=list)
+    requests: list[Request] = field(default_factory=list)
     prefix: str = "/"
 
     def add_cluster(
-        self, cluster_id: str, name: str, version: str = "mitaka", status: str = "READY FOR UPGRADE"
+        self,
+        cluster_id: str,
+        name: str,
+        version: str = "mitaka",
+        status: str = "READY FOR UPGRADE",
+        *,
+        hosts: int = 1,
     ) -> dict[str, Any]:
         cluster = {"id": cluster_id, "name": name, "version": version, "status": status}
         self.clusters.append(cluster)
+        for number in range(1, hosts + 1):
+            self.hosts.append(
+                {
+                    "id": f"{cluster_id}-h{number}",
+                    "hostname": f"{name}-{number:02d}",
+                    "cluster_id": cluster_id,
+                    "services": [],
+                }
+            )
         return cluster
 
     def add_upgrade(
@@ -85,84 +103,84 @@ class QuirkyServer:
         self.upgrades.append(upgrade)
         return upgrade
 
-    def transport(self) -> httpx.MockTransport:
-        return httpx.MockTransport(self.handle)
-
-    def sent(self, method: str, path: str | None = None) -> list[httpx.Request]:
+    def sent(self, method: str, path: str | None = None) -> list[Request]:
+        """Requests that reached this server, by method and path (without the prefix)."""
         return [
             request
             for request in self.requests
-            if request.method == method and (path is None or self._path(request) == path)
+            if request.method == method and (path is None or self._path(request.path) == path)
         ]
 
-    def _path(self, request: httpx.Request) -> str:
-        path = request.url.path
+    def _path(self, path: str) -> str:
         assert path.startswith(self.prefix), path
         return "/" + path[len(self.prefix) :]
 
     def _cluster(self, cluster_id: str) -> dict[str, Any] | None:
         return next((c for c in self.clusters if c["id"] == cluster_id), None)
 
-    def _list(self, key: str, items: list[Any]) -> httpx.Response:
-        return json_response(200, {key: items} if self.wrap_lists else items)
+    def _list(self, key: str, items: list[Any]) -> Answer:
+        return json_answer(200, {key: items} if self.wrap_lists else items)
 
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        path = self._path(request)
-        parts = path.strip("/").split("/")
-        method = request.method
+    def handle(
+        self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes
+    ) -> Answer:
+        self.requests.append(Request(method, path, query, headers, body))
+        path = self._path(path)
+        parts = [unquote(part) for part in path.strip("/").split("/")]
         if path.endswith("/") and path != "/":
-            return html_response(404, HTML_404)
+            return html_answer(404, HTML_404)
         if parts == ["clusters"]:
             if method != "GET":
-                return html_response(405, HTML_405)
+                return html_answer(405, HTML_405)
             return self._list("clusters", self.clusters)
         if parts == ["clusters", "discover"]:
             if method == "GET":
-                return json_response(200, ["openstack"])
-            body = json.loads(request.content)
-            cluster = self.add_cluster(f"new-{len(self.clusters)}", body["name"], "mitaka")
-            return json_response(201, cluster)
+                return json_answer(200, ["openstack"])
+            sent = json.loads(body)
+            cluster = self.add_cluster(f"new-{len(self.clusters)}", sent["name"], "mitaka")
+            return json_answer(201, cluster)
         if len(parts) == 2 and parts[0] == "clusters" and method == "GET":
             cluster = self._cluster(parts[1])
             if cluster is None:
-                return json_response(500, {"message": "Internal Server Error"})
-            return json_response(200, cluster)
+                return json_answer(500, {"message": "Internal Server Error"})
+            return json_answer(200, cluster)
         if len(parts) == 3 and parts[0] == "clusters" and parts[2] in ("hosts", "services"):
             if self._cluster(parts[1]) is None:
-                return json_response(500, {"message": "Internal Server Error"})
-            return self._list(parts[2], [])
+                return json_answer(500, {"message": "Internal Server Error"})
+            if parts[2] == "services":
+                return self._list("services", [])
+            return self._list("hosts", [h for h in self.hosts if h["cluster_id"] == parts[1]])
         if parts == ["list-upgrade-versions"]:
-            return json_response(200, RELEASES)
+            return json_answer(200, RELEASES)
         if len(parts) == 2 and parts[0] == "upgrade-versions":
             cluster = self._cluster(parts[1])
             if cluster is None:
-                return html_response(500, HTML_500)
-            return json_response(200, RELEASES[RELEASES.index(cluster["version"]) + 1 :])
+                return html_answer(500, HTML_500)
+            return json_answer(200, RELEASES[RELEASES.index(cluster["version"]) + 1 :])
         if parts == ["upgrades"]:
             if method == "GET":
                 # Quirk 3: ?cluster_id= is ignored.
                 return self._list("upgrades", self.upgrades)
             if method == "POST":
-                return self._start(json.loads(request.content))
-            return html_response(405, HTML_405)
+                return self._start(json.loads(body))
+            return html_answer(405, HTML_405)
         if len(parts) == 2 and parts[0] == "upgrades":
             if method == "GET":
                 upgrade = next((u for u in self.upgrades if u["id"] == parts[1]), None)
                 if upgrade is None:
-                    return json_response(500, {"message": "Internal Server Error"})
-                return json_response(200, upgrade)
+                    return json_answer(500, {"message": "Internal Server Error"})
+                return json_answer(200, upgrade)
             if method == "PUT":
-                return self._act(json.loads(request.content))
-            return html_response(405, HTML_405)
-        return html_response(404, HTML_404)
+                return self._act(json.loads(body))
+            return html_answer(405, HTML_405)
+        return html_answer(404, HTML_404)
 
-    def _start(self, body: dict[str, Any]) -> httpx.Response:
+    def _start(self, body: dict[str, Any]) -> Answer:
         cluster = self._cluster(body.get("cluster_id", ""))
         if cluster is None:
-            return json_response(404, {"message": "Cluster not found"})
+            return json_answer(404, {"message": "Cluster not found"})
         if cluster["status"] == "UPGRADE IN PROGRESS":
-            return json_response(400, {"message": "Cluster ID already has an upgrade in progress."})
+            return json_answer(400, {"message": "Cluster ID already has an upgrade in progress."})
         upgrade = self.add_upgrade(
             f"upgrade-{len(self.upgrades) + 1}",
             cluster["id"],
@@ -172,14 +190,14 @@ class QuirkyServer:
         )
         cluster["status"] = "UPGRADE IN PROGRESS"
         if self.broker_down:
-            return json_response(500, {"message": "Internal Server Error"})
-        return json_response(201, upgrade)
+            return json_answer(500, {"message": "Internal Server Error"})
+        return json_answer(201, upgrade)
 
-    def _act(self, body: dict[str, Any]) -> httpx.Response:
+    def _act(self, body: dict[str, Any]) -> Answer:
         cluster_id = body.get("cluster_id")
         own = [u for u in self.upgrades if u["cluster_id"] == cluster_id]
         if not own:
-            return json_response(500, {"message": "Internal Server Error"})
+            return json_answer(500, {"message": "Internal Server Error"})
         # Quirk 5: the path's id is ignored; the oldest upgrade is acted on.
         status = ACTION_STATUS[body["action"]]
         own[0]["status"] = status
@@ -187,4 +205,4 @@ class QuirkyServer:
         if cluster is not None:
             cluster["status"] = status
         empty = {key: None for key in own[0]}
-        return json_response(200, {**empty, "id": cluster_id, "status": status})
+        return json_answer(200, {**empty, "id": cluster_id, "status": status})

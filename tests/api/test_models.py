@@ -2,13 +2,12 @@
 
 from datetime import datetime
 
-import httpx
 import pytest
 
 from kostyor_tui.api.client import KostyorClient
-from kostyor_tui.api.models import Cluster, Host, Service, Upgrade
+from kostyor_tui.api.models import Cluster, Host, Service, Step, Upgrade
 from kostyor_tui.domain.statuses import Status, normalize_status
-from tests.api.quirky_server import json_response
+from tests.support.canned import Answer, canned_server, json_answer
 
 
 @pytest.mark.parametrize(
@@ -60,13 +59,20 @@ def test_models_accept_nulls_extra_fields_and_numeric_ids() -> None:
     assert upgrade.upgrade_end_time is None
 
 
-async def test_ids_are_one_path_segment() -> None:
-    seen: list[httpx.Request] = []
+def test_step_accepts_nulls_and_an_unparsable_time() -> None:
+    step = Step.model_validate({"position": 3, "service_id": 9, "at": "yesterday", "x": 1})
+    assert (step.position, step.service_id, step.at, step.outcome) == (3, "9", None, None)
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return json_response(200, {"id": "a/b?c", "name": "odd"})
 
-    async with KostyorClient("http://k/api/", transport=httpx.MockTransport(handler)) as client:
-        assert (await client.get_cluster("a/b?c")).name == "odd"
-    assert seen[0].url.raw_path == b"/api/clusters/a%2Fb%3Fc"
+def test_ids_are_one_path_segment() -> None:
+    """docs/kostyor-api.md#resources: an id is one path segment, whatever it contains."""
+
+    def handler(method, path, query, headers, body) -> Answer:
+        return json_answer(200, {"id": "a/b?c", "name": "odd"})
+
+    with canned_server(handler) as server:
+        with KostyorClient(server.url + "/api/") as client:
+            assert client.get_cluster("a/b?c").name == "odd"
+            assert client.get_upgrade("x/../y").id == "a/b?c"
+        paths = [request.path for request in server.requests]
+    assert paths == ["/api/clusters/a%2Fb%3Fc", "/api/upgrades/x%2F..%2Fy"]

@@ -1,62 +1,39 @@
 """The fault proxy itself: relays faithfully, injects each fault, records requests.
 
-The upstream here is a tiny stdlib HTTP server on loopback, so the proxy is
-tested apart from the Kostyor server it usually fronts.
+The upstream here is the canned loopback HTTP server (`tests.support.canned`)
+answering with an echo of the request, so the proxy is tested apart from the
+Kostyor server it usually fronts. The proxy is driven with httpx, a plain HTTP
+client, not with kostyor-tui's.
 """
 
 import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
 
+from tests.support.canned import Answer, CannedServer, canned_server
 from tests.support.faultproxy import Fault, FaultProxy
 
 
-class _EchoHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def _answer(self, status: int) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        sent = self.rfile.read(length).decode() if length else ""
-        body = json.dumps({"method": self.command, "path": self.path, "body": sent}).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self) -> None:
-        self._answer(200)
-
-    def do_POST(self) -> None:
-        self.server.posts += 1  # type: ignore[attr-defined]
-        self._answer(201)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+def _echo(method: str, path: str, query: dict, headers: dict, body: bytes) -> Answer:
+    target = path + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+    answer = {"method": method, "path": target, "body": body.decode()}
+    status = 201 if method == "POST" else 200
+    return status, {"Content-Type": "application/json"}, json.dumps(answer).encode()
 
 
 @pytest.fixture
-def upstream() -> Iterator[ThreadingHTTPServer]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _EchoHandler)
-    server.posts = 0  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+def upstream() -> Iterator[CannedServer]:
+    with canned_server(_echo) as server:
+        yield server
 
 
 @pytest.fixture
-def proxy(upstream: ThreadingHTTPServer) -> Iterator[FaultProxy]:
-    host, port = upstream.server_address[:2]
-    with FaultProxy(f"http://{host}:{port}") as running:
+def proxy(upstream: CannedServer) -> Iterator[FaultProxy]:
+    with FaultProxy(upstream.url) as running:
         yield running
 
 
@@ -98,12 +75,12 @@ def test_close_without_answer(proxy: FaultProxy) -> None:
 
 
 def test_slow_answer_times_out_but_reaches_the_server(
-    proxy: FaultProxy, upstream: ThreadingHTTPServer
+    proxy: FaultProxy, upstream: CannedServer
 ) -> None:
     proxy.inject(Fault.slow(5.0, method="POST"))
     with pytest.raises(httpx.ReadTimeout):
         httpx.post(f"{proxy.url}/upgrades", json={}, timeout=0.3)
-    assert upstream.posts == 1  # type: ignore[attr-defined]
+    assert upstream.count("POST") == 1
 
 
 @pytest.mark.parametrize(
@@ -137,9 +114,7 @@ def test_truncated_body(proxy: FaultProxy) -> None:
         httpx.get(f"{proxy.url}/clusters", timeout=2)
 
 
-def test_fault_scoped_by_method_path_and_times(
-    proxy: FaultProxy, upstream: ThreadingHTTPServer
-) -> None:
+def test_fault_scoped_by_method_path_and_times(proxy: FaultProxy, upstream: CannedServer) -> None:
     proxy.inject(Fault.status_500_json(method="GET", path=r"^/clusters$", times=1))
     with httpx.Client(base_url=proxy.url, timeout=2) as client:
         assert client.get("/clusters/1").status_code == 200
@@ -147,21 +122,20 @@ def test_fault_scoped_by_method_path_and_times(
         assert client.get("/clusters").status_code == 500
         assert client.get("/clusters").status_code == 200
     assert [r.fault for r in proxy.requests] == [None, None, "500-json", None]
-    assert upstream.posts == 1  # type: ignore[attr-defined]
+    assert upstream.count("POST") == 1
 
 
 def test_forwarding_fault_acts_upstream_but_answers_500(
-    proxy: FaultProxy, upstream: ThreadingHTTPServer
+    proxy: FaultProxy, upstream: CannedServer
 ) -> None:
     proxy.inject(Fault.status_500_json(method="POST", forward=True))
     assert httpx.post(f"{proxy.url}/upgrades", json={}, timeout=2).status_code == 500
-    assert upstream.posts == 1  # type: ignore[attr-defined]
+    assert upstream.count("POST") == 1
     assert [r.method for r in proxy.mutations()] == ["POST"]
 
 
-def test_stop_closes_the_port(upstream: ThreadingHTTPServer) -> None:
-    host, port = upstream.server_address[:2]
-    proxy = FaultProxy(f"http://{host}:{port}").start()
+def test_stop_closes_the_port(upstream: CannedServer) -> None:
+    proxy = FaultProxy(upstream.url).start()
     proxy.inject(Fault.slow(30.0))
     hanging = socket.create_connection(("127.0.0.1", proxy.port))
     hanging.sendall(b"GET /clusters HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -178,12 +152,12 @@ def test_stop_closes_the_port(upstream: ThreadingHTTPServer) -> None:
 
 
 def test_slow_without_forwarding_reaches_the_server_only_after_the_delay(
-    proxy: FaultProxy, upstream: ThreadingHTTPServer
+    proxy: FaultProxy, upstream: CannedServer
 ) -> None:
     proxy.inject(Fault.slow(0.5, method="POST", forward=False))
     with pytest.raises(httpx.ReadTimeout):
         httpx.post(f"{proxy.url}/upgrades", json={}, timeout=0.1)
-    assert upstream.posts == 0  # type: ignore[attr-defined]
+    assert upstream.count("POST") == 0
     # A patient client gets the real answer.
     assert httpx.post(f"{proxy.url}/upgrades", json={}, timeout=5).status_code == 201
 

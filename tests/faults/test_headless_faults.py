@@ -4,9 +4,10 @@ A real embedded server (demo fleet) sits behind the fault proxy; the real
 `kostyor_tui.cli.main` runs in-process with a config file of its own whose
 timeout is 1 s. For each fault the command prints exactly one line on stderr,
 nothing on stdout, no traceback, and exits with the code the README documents
-(3 not found, 4 rejected, 5 authentication, 6 unreachable or timed out,
+(3 not found, 4 rejected, 5 authentication, 6 unreachable, timed out or busy,
 7 server or protocol error). For POST and PUT the proxy's log shows the
-request sent once, and the server's state matches what the line says.
+request sent once, and the server's state matches what the line says; only a
+re-read that proves nothing was saved says so.
 """
 
 import dataclasses
@@ -113,6 +114,18 @@ READ_FAULTS = [
     pytest.param(Fault.wrong_shape({"id": 1}), 7, ("not a list",), id="dict-for-list"),
     pytest.param(Fault.wrong_shape([1, 2, 3]), 7, ("not a list",), id="list-of-ints"),
     pytest.param(Fault.not_found_html(), 3, ("404", "HTML page"), id="404-html"),
+    pytest.param(
+        Fault.respond(503, b'{"message": "down for a minute"}'),
+        6,
+        ("the server is busy (503): down for a minute", "try again shortly"),
+        id="503-busy",
+    ),
+    pytest.param(
+        Fault.respond(429, b'{"message": "slow down"}'),
+        6,
+        ("the server is busy (429): slow down",),
+        id="429-busy",
+    ),
 ]
 
 
@@ -154,15 +167,23 @@ def test_cluster_status_with_a_fault_on_one_of_its_reads(
 
 # Starting an upgrade: POST /upgrades
 
+NOT_LISTED_YET = (
+    "no new upgrade is listed yet, but the server may still be saving it",
+    "run list-upgrades before trying again",
+)
+
 
 @pytest.mark.parametrize(
     ("fault", "code", "saved", "fragments"),
     [
-        pytest.param(Fault.reset(), 6, False, ("no upgrade was saved",), id="reset-before"),
+        # No answer and nothing listed after the re-reads: the server may still be saving
+        # it, so kostyor-tui does not say that nothing was saved
+        # (docs/kostyor-api.md#quirk-500-after-save).
+        pytest.param(Fault.reset(), 6, False, NOT_LISTED_YET, id="reset-before"),
         pytest.param(
             Fault.reset(forward=True), 6, True, ("the upgrade was saved",), id="reset-after"
         ),
-        pytest.param(Fault.close(), 6, False, ("no upgrade was saved",), id="closed"),
+        pytest.param(Fault.close(), 6, False, NOT_LISTED_YET, id="closed"),
         pytest.param(Fault.slow(SLOW), 6, True, ("the upgrade was saved",), id="slow"),
         pytest.param(
             Fault.status_500_json(forward=True), 7, True, ("the upgrade was saved",), id="500-saved"
@@ -194,6 +215,28 @@ def test_cluster_status_with_a_fault_on_one_of_its_reads(
             False,
             ("authentication failed",),
             id="401",
+        ),
+        # A 503 is a 5xx: re-read, and here nothing was saved.
+        pytest.param(
+            Fault.respond(503, b'{"message": "busy"}'),
+            6,
+            False,
+            ("busy (503): busy", "no upgrade was saved", "safe to try again"),
+            id="503-busy",
+        ),
+        pytest.param(
+            Fault.respond(503, b'{"message": "busy"}', forward=True),
+            6,
+            True,
+            ("busy (503): busy", "but the upgrade was saved", "do not start it again"),
+            id="503-busy-saved",
+        ),
+        pytest.param(
+            Fault.respond(429, b'{"message": "slow down"}'),
+            6,
+            False,
+            ("busy (429): slow down", "try again shortly"),
+            id="429-busy",
         ),
     ],
 )

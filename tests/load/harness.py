@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import random
 import sqlite3
+import ssl
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -44,6 +45,11 @@ ENGINE_SUCCESSORS: dict[str, set[str]] = {
     CANCELLED: {CANCELLED},
     SUCCEED: {SUCCEED},
 }
+
+# One for every client: loading the CA store takes ~90 ms on a loaded two-core machine, so
+# twenty clients each loading it kept the event loop busy for longer than a kill round
+# lasts, and the server was killed before any client had sent a request.
+_TLS = ssl.create_default_context()
 
 # Actions the clients send, weighted: mostly pause/continue, sometimes the final ones.
 ACTION_WEIGHTS = {"pause": 5, "continue": 6, "rollback": 1, "cancel": 1}
@@ -109,7 +115,7 @@ async def run_client(
     """Poll and act until `iterations`, `deadline` or `stop`; stop at the first connection
     failure."""
     rng = random.Random(f"{seed}:{index}")
-    async with httpx.AsyncClient(base_url=base_url, timeout=10.0) as client:
+    async with httpx.AsyncClient(base_url=base_url, timeout=10.0, verify=_TLS) as client:
         try:
             for _ in range(iterations):
                 if time.monotonic() >= deadline or (stop is not None and stop.is_set()):

@@ -1,14 +1,15 @@
-"""Arbitrary answers into the client: every call ends in a value or a KostyorError.
+"""Arbitrary answers into the client and the operations: every call ends in a value or a
+kostyor-tui error, whose line has no control character.
 
-The answers come over real HTTP on loopback: a fault proxy whose only fault
-answers every request with the generated status and body (its upstream is a
-closed port and is never reached).
+The answers come over real HTTP on loopback: a canned server (module-wide)
+whose handler answers every request with the generated status, content type
+and body. The client's calls may raise only `KostyorError`; the operations'
+may also raise their own refusals (`Refused`, `AmbiguousName`), which share
+the base `KostyorTuiError`.
 """
 
-import asyncio
 import json
-import socket
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -17,15 +18,22 @@ from hypothesis import strategies as st
 
 from kostyor_tui.api.client import KostyorClient
 from kostyor_tui.api.errors import KostyorError
+from kostyor_tui.api.models import Cluster
+from kostyor_tui.domain.lifecycle import Action
+from kostyor_tui.domain.text import has_control_characters
+from kostyor_tui.errors import KostyorTuiError
+from kostyor_tui.operations import Operations, Recheck
 from tests.properties.test_models_properties import api_like_objects, json_values
-from tests.support.faultproxy import Fault, FaultProxy
+from tests.support.canned import Answer, CannedServer, canned_server
 
-ClientCall = Callable[[KostyorClient], Awaitable[Any]]
+ClientCall = Callable[[KostyorClient], Any]
+OpsCall = Callable[[Operations], Any]
 
-CALLS: dict[str, ClientCall] = {
+CLUSTER = Cluster(id="c1", name="home_lab")
+
+CLIENT_CALLS: dict[str, ClientCall] = {
     "list_clusters": lambda c: c.list_clusters(),
     "get_cluster": lambda c: c.get_cluster("c1"),
-    "resolve_cluster": lambda c: c.resolve_cluster("home_lab"),
     "list_hosts": lambda c: c.list_hosts("c1"),
     "list_services": lambda c: c.list_services("c1"),
     "list_discovery_methods": lambda c: c.list_discovery_methods(),
@@ -34,9 +42,21 @@ CALLS: dict[str, ClientCall] = {
     "list_all_versions": lambda c: c.list_all_versions(),
     "list_upgrades": lambda c: c.list_upgrades("c1"),
     "get_upgrade": lambda c: c.get_upgrade("u1"),
-    "current_upgrade": lambda c: c.current_upgrade("c1"),
-    "start_upgrade": lambda c: c.start_upgrade("c1", "newton"),
-    "upgrade_action": lambda c: c.upgrade_action("c1", "pause"),
+    "create_upgrade": lambda c: c.create_upgrade("c1", "newton"),
+    "act_on_upgrade": lambda c: c.act_on_upgrade("u1", "c1", "pause"),
+    "upgrade_steps": lambda c: c.upgrade_steps("u1"),
+}
+OPS_CALLS: dict[str, OpsCall] = {
+    "resolve_cluster": lambda o: o.resolve_cluster("home_lab"),
+    "read_cluster": lambda o: o.read_cluster("c1"),
+    "current_upgrade": lambda o: o.current_upgrade("c1"),
+    "upgrade": lambda o: o.upgrade("u1"),
+    "upgrades": lambda o: o.upgrades(),
+    "start_upgrade": lambda o: o.start_upgrade(CLUSTER, "newton"),
+    "start_upgrade_forced": lambda o: o.start_upgrade(CLUSTER, "newton", force=True),
+    "act": lambda o: o.act(CLUSTER, Action.PAUSE),
+    "act_forced": lambda o: o.act(CLUSTER, Action.ROLLBACK, force=True),
+    "discover": lambda o: o.discover("simulated", "x", {"computes": "2"}),
 }
 
 # Bodies: any JSON, lists of API-like objects, the old wrapped shape, and non-JSON bytes.
@@ -44,49 +64,72 @@ json_bodies = (
     json_values
     | st.lists(api_like_objects, max_size=4)
     | st.dictionaries(
-        st.sampled_from(["clusters", "upgrades", "message", "errors"]),
+        st.sampled_from(["clusters", "upgrades", "hosts", "message", "errors"]),
         json_values | st.lists(api_like_objects, max_size=3),
         max_size=2,
     )
 ).map(lambda value: json.dumps(value).encode())
 bodies = json_bodies | st.binary(max_size=100) | st.just(b"")
-statuses = st.sampled_from([200, 201, 400, 401, 403, 404, 405, 500, 502, 503])
+statuses = st.sampled_from([200, 201, 400, 401, 403, 404, 405, 429, 500, 502, 503])
+content_types = st.sampled_from(["application/json", "text/html"])
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+class Canned:
+    """The answer every request gets, changed by each example."""
+
+    answer: Answer = (200, {}, b"[]")
+
+    def handle(self, method, path, query, headers, body) -> Answer:
+        return self.answer
 
 
 @pytest.fixture(scope="module")
-def canned() -> Iterator[FaultProxy]:
-    with FaultProxy(f"http://127.0.0.1:{_closed_port()}") as proxy:
-        yield proxy
+def canned() -> Iterator[tuple[Canned, CannedServer]]:
+    answers = Canned()
+    with canned_server(answers.handle) as server:
+        yield answers, server
 
 
-async def _call(url: str, call: ClientCall) -> Any:
-    async with KostyorClient(url, timeout=5.0, discovery_timeout=5.0) as client:
-        return await call(client)
+def _check(error: KostyorTuiError) -> None:
+    line = error.one_line()
+    assert line
+    assert "\n" not in line
+    assert not has_control_characters(line), repr(line)
 
 
-@pytest.mark.parametrize("name", sorted(CALLS))
-@settings(
+SETTINGS = settings(
     max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(
-    status=statuses, body=bodies, content_type=st.sampled_from(["application/json", "text/html"])
-)
-def test_any_answer_gives_a_value_or_a_kostyor_error(
-    canned: FaultProxy, name: str, status: int, body: bytes, content_type: str
+
+
+@pytest.mark.parametrize("name", sorted(CLIENT_CALLS))
+@SETTINGS
+@given(status=statuses, body=bodies, content_type=content_types)
+def test_any_answer_gives_the_client_a_value_or_a_kostyor_error(
+    canned: tuple[Canned, CannedServer], name: str, status: int, body: bytes, content_type: str
 ) -> None:
-    canned.clear()
-    canned.inject(Fault.respond(status, body, content_type))
-    try:
-        asyncio.run(_call(canned.url, CALLS[name]))
-    except KostyorError as error:
-        line = error.one_line()
-        assert line
-        assert "\n" not in line
+    answers, server = canned
+    answers.answer = (status, {"Content-Type": content_type}, body)
+    with KostyorClient(server.url, timeout=5.0, discovery_timeout=5.0) as client:
+        try:
+            CLIENT_CALLS[name](client)
+        except KostyorError as error:
+            _check(error)
+
+
+@pytest.mark.parametrize("name", sorted(OPS_CALLS))
+@SETTINGS
+@given(status=statuses, body=bodies, content_type=content_types)
+def test_any_answer_gives_the_operations_a_value_or_a_kostyor_tui_error(
+    canned: tuple[Canned, CannedServer], name: str, status: int, body: bytes, content_type: str
+) -> None:
+    answers, server = canned
+    answers.answer = (status, {"Content-Type": content_type}, body)
+    with KostyorClient(server.url, timeout=5.0, discovery_timeout=5.0) as client:
+        ops = Operations(client, recheck=Recheck(attempts=2, interval=0), sleep=lambda _: None)
+        try:
+            OPS_CALLS[name](ops)
+        except KostyorTuiError as error:
+            _check(error)

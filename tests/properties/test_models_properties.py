@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from kostyor_tui.api.models import Cluster, Host, Service, Upgrade
+from kostyor_tui.api.models import Cluster, Host, Service, Step, Upgrade
 from kostyor_tui.domain.statuses import Status, normalize_status
 
 # What json.loads can produce, NaN and infinities included (Python accepts them).
@@ -31,7 +31,7 @@ json_values = st.recursive(
     max_leaves=20,
 )
 
-MODELS: list[type[BaseModel]] = [Cluster, Host, Service, Upgrade]
+MODELS: list[type[BaseModel]] = [Cluster, Host, Service, Upgrade, Step]
 FIELD_NAMES = sorted({name for model in MODELS for name in model.model_fields} | {"status"})
 status_spellings = st.sampled_from(
     [s.value for s in Status if s is not Status.UNKNOWN]
@@ -51,12 +51,14 @@ def _check_valid_instance(instance: BaseModel) -> None:
     if "status" in data:
         assert isinstance(data["status"], Status)
         assert data["raw_status"] is None or isinstance(data["raw_status"], str)
-    for name in ("id", "name", "hostname", "cluster_id", "version"):
+    for name in ("id", "name", "hostname", "cluster_id", "version", "service_id", "service"):
         if name in data:
             assert data[name] is None or isinstance(data[name], str)
     for name in ("services", "hosts"):
         if name in data:
             assert all(isinstance(item, str) for item in data[name])
+    if "position" in data:
+        assert data["position"] is None or isinstance(data["position"], int)
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda model: model.__name__)

@@ -263,7 +263,7 @@ def test_non_json_bodies_get_400(client: httpx.Client, content: bytes) -> None:
     assert_error(client.post("/upgrades", content=content, headers=headers), 400)
     assert_error(client.post("/clusters/discover", content=content, headers=headers), 400)
     staging_upgrade = client.get("/upgrades").json()[0]["id"]
-    assert_error(client.put(f"/upgrades/{staging_upgrade}", content=content), 400)
+    assert_error(client.put(f"/upgrades/{staging_upgrade}", content=content, headers=headers), 400)
 
 
 def test_unknown_upgrade(client: httpx.Client) -> None:
@@ -345,5 +345,9 @@ def test_unknown_paths_and_methods(client: httpx.Client) -> None:
 
 
 def test_oversized_body_is_refused(client: httpx.Client) -> None:
-    response = client.post("/clusters/discover", content=b"{" + b" " * (2 * 1024 * 1024) + b"}")
+    response = client.post(
+        "/clusters/discover",
+        content=b"{" + b" " * (2 * 1024 * 1024) + b"}",
+        headers={"content-type": "application/json"},
+    )
     assert_error(response, 413)

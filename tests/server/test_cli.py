@@ -31,6 +31,13 @@ def test_defaults() -> None:
         ["--seed", "galaxy"],
         ["--port", "http"],
         ["--unknown"],
+        ["--max-instances", "0"],
+        ["--max-clusters", "many"],
+        ["--request-timeout", "0"],
+        ["--keep-alive-timeout", "-1"],
+        ["--max-connections", "0"],
+        ["--inventory-dir", "/nonexistent/inventories"],
+        ["--auth", "user:no-colon-here", "--auth-file", "/nonexistent/auth"],
     ],
 )
 def test_bad_arguments_exit_2_with_one_message(argv: list[str], capsys) -> None:
@@ -108,7 +115,7 @@ def test_server_imports_no_client_or_tui_code() -> None:
     assert [name for name in loaded if name.startswith(forbidden)] == []
 
 
-def test_a_seed_cut_short_leaves_an_empty_database_that_is_seeded_again(
+def test_a_seed_cut_short_leaves_a_new_database_that_is_filled_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from kostyor_tui.server.seed import apply_seed
@@ -116,7 +123,6 @@ def test_a_seed_cut_short_leaves_an_empty_database_that_is_seeded_again(
 
     db_path = tmp_path / "cut.sqlite3"
     store = Store(db_path)
-    store.initialize()
     real_add_cluster = Store.add_cluster
     added: list[str] = []
 
@@ -129,9 +135,10 @@ def test_a_seed_cut_short_leaves_an_empty_database_that_is_seeded_again(
 
     monkeypatch.setattr(Store, "add_cluster", add_until_the_third)
     with pytest.raises(KeyboardInterrupt):
-        apply_seed(store, "demo")
-    assert store.is_empty()
+        store.initialize(fill=lambda: apply_seed(store, "demo"))
     monkeypatch.undo()
-    assert apply_seed(store, "demo") is True
-    assert {c["name"] for c in store.list_clusters()} >= {"home_lab", "staging", "legacy"}
-    store.close()
+    # Neither the schema nor the first two clusters were kept: the file is still new.
+    again = Store(db_path)
+    assert again.initialize(fill=lambda: apply_seed(again, "demo")).created
+    assert {c["name"] for c in again.list_clusters()} >= {"home_lab", "staging", "legacy"}
+    again.close()

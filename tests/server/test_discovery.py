@@ -15,8 +15,10 @@ AIO_INVENTORY = Path(__file__).parent / "fixtures" / "osa-inventory-aio.json"
 
 
 @pytest.fixture
-def client(server_factory) -> Iterator[httpx.Client]:
-    server: BackgroundServer = server_factory(seed="empty")
+def client(server_factory, tmp_path: Path) -> Iterator[httpx.Client]:
+    server: BackgroundServer = server_factory(
+        seed="empty", inventory_dirs=(tmp_path, AIO_INVENTORY.parent)
+    )
     with httpx.Client(base_url=server.url, timeout=30) as client:
         yield client
 
@@ -139,7 +141,7 @@ def test_openstack_ansible_children_and_version(client: httpx.Client, tmp_path: 
     ("content", "parameters", "problem"),
     [
         (None, {}, "inventory: required field"),
-        (None, {"inventory": "/nonexistent/inventory.json"}, "inventory: cannot read"),
+        (None, {"inventory": "{tmp}/missing.json"}, "inventory: no such file"),
         ("not json {", {}, "inventory: "),
         ("[1, 2]", {}, "inventory: "),
         ('{"all": {}}', {"version": "folsom"}, "version: unallowed value folsom"),
@@ -153,6 +155,7 @@ def test_openstack_ansible_bad_input(
         path = tmp_path / "inventory.json"
         path.write_text(content)
         parameters = {"inventory": str(path), **parameters}
+    parameters = {name: value.format(tmp=tmp_path) for name, value in parameters.items()}
     response = discover(client, "openstack-ansible", "bad", **parameters)
     assert response.status_code == 400
     assert response.json()["errors"]["parameters"][0].startswith(problem)

@@ -1,15 +1,14 @@
-"""A small fleet that never moves, served through `httpx.MockTransport`.
+"""A small fleet that never moves, served over real HTTP by a canned loopback server.
 
-Used only by the snapshot tests: a live server mints fresh upgrade ids and
-timestamps and keeps moving, which no screenshot can be compared against. The
-client, service and screens are the real ones; only the server is replaced by
-these fixed answers (shaped like the embedded server's).
+Used only by the snapshot tests: a live embedded server mints fresh upgrade ids
+and timestamps and keeps moving, which no screenshot can be compared against.
+The client, service and screens are the real ones; only the server is replaced
+by these fixed answers (shaped like the embedded server's).
 """
 
-import json
 from datetime import datetime
 
-import httpx
+from tests.support.canned import Answer, json_answer
 
 API_URL = "http://kostyor.example:5055/"
 NOW = datetime(2026, 11, 24, 10, 5, 0)
@@ -86,15 +85,15 @@ UPGRADES = [
 RELEASES = ["liberty", "mitaka", "newton", "ocata", "pike"]
 
 
-def _answer(request: httpx.Request) -> object:
-    parts = [part for part in request.url.path.split("/") if part]
+def _answer(path: str, query: dict[str, str]) -> object:
+    parts = [part for part in path.split("/") if part]
     if parts == ["clusters"]:
         return CLUSTERS
     if len(parts) == 3 and parts[0] == "clusters" and parts[1] in TOPOLOGY:
         hosts, services = TOPOLOGY[parts[1]]
         return {"hosts": hosts, "services": services}.get(parts[2])
     if parts == ["upgrades"]:
-        wanted = request.url.params.get("cluster_id")
+        wanted = query.get("cluster_id")
         return [u for u in UPGRADES if wanted in (None, u["cluster_id"])]
     if parts == ["list-upgrade-versions"]:
         return RELEASES
@@ -106,16 +105,13 @@ def _answer(request: httpx.Request) -> object:
     return None
 
 
-def handler(request: httpx.Request) -> httpx.Response:
-    if request.method != "GET":
-        return httpx.Response(400, json={"message": "the fixed fleet is read-only"})
-    body = _answer(request)
-    if body is None:
-        return httpx.Response(404, json={"message": f"{request.url.path} not found"})
-    return httpx.Response(
-        200, content=json.dumps(body), headers={"Content-Type": "application/json"}
-    )
-
-
-def transport() -> httpx.MockTransport:
-    return httpx.MockTransport(handler)
+def handler(
+    method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes
+) -> Answer:
+    """The canned server's answers: the fixed fleet, read-only."""
+    if method != "GET":
+        return json_answer(400, {"message": "the fixed fleet is read-only"})
+    answer = _answer(path, query)
+    if answer is None:
+        return json_answer(404, {"message": f"{path} not found"})
+    return json_answer(200, answer)

@@ -6,26 +6,35 @@ The data comes from `fixed_fleet` (a fixed paused upgrade), the clock is
 fixed, and the header shows a fixed URL: nothing moves between runs.
 """
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
 
-from kostyor_tui.api.client import KostyorClient
 from kostyor_tui.app import KostyorApp
 from kostyor_tui.screens.confirm import ConfirmScreen
 from kostyor_tui.screens.upgrade import UpgradeScreen
 from kostyor_tui.widgets.keyed_table import KeyedTable
+from tests.support.canned import canned_server
 from tests.tui import fixed_fleet
 from tests.tui.conftest import make_settings, wait_for
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 
 
-def fixed_app(tmp_path: Path) -> KostyorApp:
-    settings = make_settings(tmp_path, fixed_fleet.API_URL, poll_interval=30)
-    client = KostyorClient(fixed_fleet.API_URL, transport=fixed_fleet.transport())
-    return KostyorApp(settings, client=client, clock=lambda: fixed_fleet.NOW)
+@pytest.fixture
+def fixed_app(tmp_path: Path) -> Iterator[Callable[[], KostyorApp]]:
+    """The real console on the fixed fleet, with a fixed clock and a fixed URL in the header."""
+    with canned_server(fixed_fleet.handler) as server:
+
+        def build() -> KostyorApp:
+            settings = make_settings(tmp_path, server.url, poll_interval=30)
+            return KostyorApp(
+                settings, clock=lambda: fixed_fleet.NOW, display_url=fixed_fleet.API_URL
+            )
+
+        yield build
 
 
 async def settled(pilot: Pilot[object], cluster_id: str) -> None:
@@ -92,25 +101,25 @@ async def rollback_confirmation(pilot: Pilot[object]) -> None:
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_main_screen(snap_compare, tmp_path, size):
-    assert snap_compare(fixed_app(tmp_path), terminal_size=size, run_before=fleet_loaded)
+def test_main_screen(snap_compare, fixed_app, size):
+    assert snap_compare(fixed_app(), terminal_size=size, run_before=fleet_loaded)
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_cluster_detail(snap_compare, tmp_path, size):
-    assert snap_compare(fixed_app(tmp_path), terminal_size=size, run_before=home_lab_selected)
+def test_cluster_detail(snap_compare, fixed_app, size):
+    assert snap_compare(fixed_app(), terminal_size=size, run_before=home_lab_selected)
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_cluster_hosts(snap_compare, tmp_path, size):
-    assert snap_compare(fixed_app(tmp_path), terminal_size=size, run_before=home_lab_hosts)
+def test_cluster_hosts(snap_compare, fixed_app, size):
+    assert snap_compare(fixed_app(), terminal_size=size, run_before=home_lab_hosts)
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_upgrade_screen_mid_upgrade(snap_compare, tmp_path, size):
-    assert snap_compare(fixed_app(tmp_path), terminal_size=size, run_before=upgrade_screen)
+def test_upgrade_screen_mid_upgrade(snap_compare, fixed_app, size):
+    assert snap_compare(fixed_app(), terminal_size=size, run_before=upgrade_screen)
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_rollback_confirmation(snap_compare, tmp_path, size):
-    assert snap_compare(fixed_app(tmp_path), terminal_size=size, run_before=rollback_confirmation)
+def test_rollback_confirmation(snap_compare, fixed_app, size):
+    assert snap_compare(fixed_app(), terminal_size=size, run_before=rollback_confirmation)
