@@ -25,7 +25,8 @@ from kostyor_tui.api.client import KostyorClient
 from kostyor_tui.commands import COMMANDS, Arguments, Command
 from kostyor_tui.config import Settings
 from kostyor_tui.domain.lifecycle import Action
-from kostyor_tui.errors import KostyorTuiError
+from kostyor_tui.domain.text import printable
+from kostyor_tui.errors import KostyorTuiError, Refused
 from kostyor_tui.operations import Operations
 from kostyor_tui.screens.confirm import ConfirmScreen
 from kostyor_tui.screens.discover import DiscoverScreen
@@ -61,11 +62,19 @@ CONFIRMATIONS: dict[Action, tuple[str, str, str]] = {
 }
 
 
+# When the lifecycle refuses an action, the console offers to send it anyway.
+FORCE_DETAIL = (
+    "{reason}. The server checks nothing (docs/kostyor-api.md#quirk-no-transition-checks): "
+    "sent anyway, it may leave the upgrade in a state nobody planned for."
+)
+
+
 @dataclass(frozen=True)
 class CommandRun:
     """A command running in a worker, and how its report is to be shown."""
 
     command: Command
+    arguments: Arguments
     title: str
 
 
@@ -170,16 +179,9 @@ class KostyorApp(App[int]):
         name = self.service.name(cluster_id)
         if self._refused_read_only(f"{action} of the upgrade of {name}"):
             return
-        refusal = self.service.action_refusal(cluster_id, action)
-        if refusal is not None:
-            self.notify(
-                f"Cannot {action} the upgrade of {name}: {refusal}",
-                title="Refused",
-                severity="error",
-                markup=False,
-            )
-            return
-        if action not in CONFIRMATIONS:
+        # An action the console already knows to be invalid goes straight to the
+        # operations, whose refusal says why (and offers to force it).
+        if action not in CONFIRMATIONS or self.service.action_refusal(cluster_id, action):
             self._run_action(cluster_id, action)
             return
         snapshot = self.service.snapshot(cluster_id)
@@ -258,7 +260,23 @@ class KostyorApp(App[int]):
             thread=True,
             exit_on_error=False,
         )
-        self._runs[worker] = CommandRun(command, title)
+        self._runs[worker] = CommandRun(command, arguments, title)
+
+    def _offer_to_force(self, run: CommandRun, refusal: Refused) -> None:
+        """The lifecycle refused: say why, and send it anyway only if the operator says so."""
+
+        def answered(confirmed: bool | None) -> None:
+            if confirmed:
+                self._run_command(run.command, {**run.arguments, "force": True}, run.title)
+
+        self.push_screen(
+            ConfirmScreen(
+                f"Send {run.title} anyway?",
+                FORCE_DETAIL.format(reason=printable(refusal.message)),
+                "Send anyway",
+            ),
+            answered,
+        )
 
     @on(Worker.StateChanged)
     def _command_finished(self, event: Worker.StateChanged) -> None:
@@ -283,6 +301,9 @@ class KostyorApp(App[int]):
                 self.push_screen(ReportScreen(run.title, report))
         elif event.state is WorkerState.ERROR:
             error = event.worker.error
+            if isinstance(error, Refused) and error.forceable:
+                self._offer_to_force(run, error)
+                return
             text = (
                 error.one_line()
                 if isinstance(error, KostyorTuiError)

@@ -53,6 +53,12 @@ class UpgradeScreen(Screen[None]):
         Binding("b", "upgrade('rollback')", "Rollback", id="upgrade.rollback"),
         Binding("x", "upgrade('cancel')", "Cancel", id="upgrade.cancel"),
         Binding("u", "start_upgrade", "New upgrade", id="upgrade.start"),
+        # When an action is not valid now its binding above is hidden and passes the key
+        # on to these, which ask anyway: the answer says why not (and offers to force it).
+        Binding("p", "ask('pause')", show=False, id="upgrade.pause_anyway"),
+        Binding("c", "ask('continue')", show=False, id="upgrade.continue_anyway"),
+        Binding("b", "ask('rollback')", show=False, id="upgrade.rollback_anyway"),
+        Binding("x", "ask('cancel')", show=False, id="upgrade.cancel_anyway"),
     ]
 
     def __init__(self, cluster_id: str, profile: str, api_url: str) -> None:
@@ -128,17 +134,19 @@ class UpgradeScreen(Screen[None]):
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The footer shows the actions valid now; the others are hidden (not greyed out),
+        and their keys reach the `ask` bindings."""
         if action == "upgrade" and parameters:
-            service = service_of(self)
-            if service.read_only:
-                return False
-            return True if parameters[0] in service.allowed_actions(self.cluster_id) else None
+            return parameters[0] in service_of(self).allowed_actions(self.cluster_id)
         return not (action == "start_upgrade" and service_of(self).read_only)
 
     def action_back(self) -> None:
         self.dismiss()
 
     def action_upgrade(self, action: Action) -> None:
+        self.post_message(ActionRequested(self.cluster_id, Action(action)))
+
+    def action_ask(self, action: Action) -> None:
         self.post_message(ActionRequested(self.cluster_id, Action(action)))
 
     def action_start_upgrade(self) -> None:

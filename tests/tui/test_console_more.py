@@ -96,7 +96,9 @@ async def test_auto_refresh_can_be_paused_and_r_still_refreshes(server, make_app
         await wait_for(pilot, lambda: app.service.connection.connected, "the first poll")
         await pilot.press("a")
         assert "auto-refresh paused" in header_text(app)
-        await app.workers.wait_for_complete()
+        await wait_for(
+            pilot, lambda: app.service.connection.polling_since is None, "the poll under way"
+        )
         paused_at = app.service.connection.last_good_at
         # Ten poll intervals pass with no poll (absence can only be checked over time).
         await pilot.pause(10 * app.service.poll_interval)

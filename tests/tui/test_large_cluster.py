@@ -23,8 +23,13 @@ async def test_polls_update_cells_in_place_on_a_large_cluster(
     monkeypatch.setattr(KeyedTable, "clear", counting_clear)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.service.connection.connected, "the first poll")
-        await app.service.discover_cluster(
-            "simulated", "big", {"controllers": "3", "computes": str(COMPUTES), "storage": "2"}
+        await app.service.command(
+            "discover-cluster",
+            {
+                "method": "simulated",
+                "name": "big",
+                "parameters": {"controllers": "3", "computes": str(COMPUTES), "storage": "2"},
+            },
         )
         cluster_id = await select_cluster(pilot, app, "big")
         hosts = app.main_screen.detail.host_table
