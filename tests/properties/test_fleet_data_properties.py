@@ -28,7 +28,8 @@ from hypothesis import strategies as st
 from kostyor_tui.api.models import Cluster, Host, Service, Upgrade
 from kostyor_tui.cli import main
 from kostyor_tui.headless.exit_codes import MEANINGS
-from kostyor_tui.service import build_snapshot, describe_changes
+from kostyor_tui.service.events import describe_changes
+from kostyor_tui.service.snapshots import build_snapshot
 from kostyor_tui.widgets.cluster_detail import (
     component_table_rows,
     host_table_rows,
