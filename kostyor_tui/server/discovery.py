@@ -126,7 +126,8 @@ def _swift(prefix: str, daemons: str) -> tuple[str, ...]:
     return tuple(f"swift-{prefix}-{daemon}" for daemon in daemons.split())
 
 
-# OpenStack-Ansible inventory group -> the services it stands for (contract section 4).
+# OpenStack-Ansible inventory group -> the services it stands for
+# (docs/kostyor-api.md#osa-inventory).
 OSA_GROUP_SERVICES: dict[str, tuple[str, ...]] = {
     "keystone": ("keystone-wsgi-admin", "keystone-wsgi-public"),
     "glance_api": ("glance-api",),

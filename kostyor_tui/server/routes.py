@@ -1,4 +1,5 @@
-"""The HTTP API (contract section 1, with the fixes of section 4) as a Starlette app."""
+"""The HTTP API (docs/kostyor-api.md#resources, with the fixes of #embedded-server) as a
+Starlette app."""
 
 from collections.abc import Callable, Collection
 from typing import Any

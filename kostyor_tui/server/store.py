@@ -650,7 +650,7 @@ class Store:
         driver: str,
         parameters: dict[str, str],
     ) -> dict[str, Any]:
-        """Plan and start an upgrade; refused as section 2 of the contract says."""
+        """Plan and start an upgrade; refused as docs/kostyor-api.md#lifecycle says."""
         upgrade_id = str(uuid.uuid4())
         with self._transaction() as db:
             cluster = self._cluster_row(db, cluster_id)

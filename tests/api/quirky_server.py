@@ -1,7 +1,7 @@
 """A stand-in for the real Kostyor server's quirks, served over real HTTP on loopback.
 
-The embedded server fixes the real server's bugs (contract section 4), so the
-quirks of section 3 cannot be met over real HTTP against it. `QuirkyServer`
+The embedded server fixes the real server's bugs (docs/kostyor-api.md#embedded-server), so
+the quirks (docs/kostyor-api.md#quirks) cannot be met over real HTTP against it. `QuirkyServer`
 replays answers of the shapes the real server gives, as a handler for
 `tests.support.canned.canned_server`: bare lists (or the older wrapped form),
 500 for unknown ids (HTML for /upgrade-versions), `?cluster_id=` ignored, new
@@ -55,7 +55,7 @@ class QuirkyServer:
     hosts: list[dict[str, Any]] = field(default_factory=list)
     upgrades: list[dict[str, Any]] = field(default_factory=list)
     wrap_lists: bool = False
-    # With its task broker down, POST /upgrades saves, then answers 500 (quirk 8).
+    # With its task broker down, POST /upgrades saves, then answers 500 (docs/kostyor-api.md#quirk-500-after-save).
     broker_down: bool = False
     requests: list[Request] = field(default_factory=list)
     prefix: str = "/"

@@ -1,4 +1,4 @@
-"""Every quirk of the contract's section 3 (docs/kostyor-api.md#quirks), over real HTTP.
+"""Every quirk of the real server (docs/kostyor-api.md#quirks), over real HTTP.
 
 The embedded server fixes these quirks (docs/kostyor-api.md#embedded-server),
 so `QuirkyServer` replays answers of the real server's shapes, served by the

@@ -1,4 +1,5 @@
-"""Every endpoint of the contract (section 1, with section 4's fixes) over real HTTP."""
+"""Every endpoint (docs/kostyor-api.md#resources, with the fixes of #embedded-server) over
+real HTTP."""
 
 import re
 from collections import Counter

@@ -24,7 +24,8 @@ Factory = Callable[..., BackgroundServer]
 
 
 def expected_order(client: httpx.Client, cluster_id: str, engine: str) -> list[str]:
-    """Instance ids in the contract's order (section 2), computed from the API's data."""
+    """Instance ids in the contract's order (docs/kostyor-api.md#engine-order), computed from
+    the API's data."""
     hosts = client.get(f"/clusters/{cluster_id}/hosts").json()
     services = client.get(f"/clusters/{cluster_id}/services").json()
     name_of = {service["id"]: service["name"] for service in services}
