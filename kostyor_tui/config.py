@@ -51,6 +51,8 @@ ENV_OVERRIDES: dict[str, str] = {
 }
 ENV_PROFILE = "KOSTYOR_PROFILE"
 ENV_CONFIG = "KOSTYOR_CONFIG"
+# Every variable kostyor-tui reads.
+ENV_VARIABLES: tuple[str, ...] = (*ENV_OVERRIDES, ENV_PROFILE, ENV_CONFIG)
 
 SECRET_KEYS = frozenset({"password", "password_command", "token"})
 

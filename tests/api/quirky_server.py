@@ -55,7 +55,8 @@ class QuirkyServer:
     hosts: list[dict[str, Any]] = field(default_factory=list)
     upgrades: list[dict[str, Any]] = field(default_factory=list)
     wrap_lists: bool = False
-    # With its task broker down, POST /upgrades saves, then answers 500 (docs/kostyor-api.md#quirk-500-after-save).
+    # With its task broker down, POST /upgrades saves, then answers 500
+    # (docs/kostyor-api.md#quirk-500-after-save).
     broker_down: bool = False
     requests: list[Request] = field(default_factory=list)
     prefix: str = "/"

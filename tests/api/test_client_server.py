@@ -8,8 +8,7 @@ docs/kostyor-api.md#embedded-server.
 """
 
 import socket
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -31,19 +30,9 @@ from kostyor_tui.errors import AmbiguousName, Refused
 from kostyor_tui.headless.exit_codes import ExitCode, exit_code_for
 from kostyor_tui.operations import Operations
 from tests.support.faultproxy import Fault, FaultProxy
+from tests.support.waiting import wait_until
 
 DEMO_CLUSTERS = {"home_lab", "staging", "legacy", "datacenter_east"}
-
-
-def wait_for(check: Callable[[], object], what: str, timeout: float = 20.0) -> object:
-    """Poll `check` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.02)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def closed_port() -> int:
@@ -164,7 +153,7 @@ def test_whole_upgrade_with_every_action(client: KostyorClient, ops: Operations)
         hosts = client.list_hosts(home.id)
         return upgrade_progress(hosts, services, "newton", started.engine).services_upgraded > 0
 
-    wait_for(some_progress, "the first step")
+    wait_until(some_progress, "the first step")
 
     paused = ops.act(home, Action.PAUSE)
     assert (paused.id, paused.status) == (started.id, Status.PAUSED)
@@ -184,7 +173,7 @@ def test_whole_upgrade_with_every_action(client: KostyorClient, ops: Operations)
         upgrade = client.get_upgrade(started.id)
         return upgrade if upgrade.status is not Status.ROLLBACK_IN_PROGRESS else None
 
-    finished = wait_for(rollback_over, "the rollback to finish")
+    finished = wait_until(rollback_over, "the rollback to finish")
     services = client.list_services(home.id)
     assert set(version_counts(services)) == {"mitaka"}
     assert finished.status is not Status.IN_PROGRESS
@@ -200,7 +189,7 @@ def test_upgrade_to_the_end_then_cancel_is_refused(client: KostyorClient, ops: O
     def succeeded() -> bool:
         return client.get_upgrade(started.id).status is Status.SUCCEEDED
 
-    wait_for(succeeded, "the upgrade to succeed")
+    wait_until(succeeded, "the upgrade to succeed")
     hosts = client.list_hosts(staging.id)
     services = client.list_services(staging.id)
     progress = upgrade_progress(hosts, services, "ocata")
@@ -242,7 +231,7 @@ def test_step_log(client: KostyorClient, ops: Operations) -> None:
     """The embedded server keeps a step log (docs/kostyor-api.md#embedded-server)."""
     home = ops.resolve_cluster("home_lab")
     started = ops.start_upgrade(home, "newton")
-    steps = wait_for(lambda: client.upgrade_steps(started.id), "a first step")
+    steps = wait_until(lambda: client.upgrade_steps(started.id), "a first step")
     assert steps[0].direction == "upgrade"
     assert steps[0].outcome in ("done", "failed")
     with pytest.raises(NotFound):

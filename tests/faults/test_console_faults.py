@@ -23,7 +23,7 @@ from kostyor_tui.screens.upgrade import UpgradeScreen
 from kostyor_tui.server.runner import BackgroundServer
 from kostyor_tui.widgets.status_header import StatusHeader
 from tests.support.faultproxy import Fault, FaultProxy
-from tests.tui.conftest import select_cluster, toasts, upgrade_status, wait_for
+from tests.tui.conftest import Notices, select_cluster, upgrade_status, wait_for
 
 POLL_INTERVAL = 0.2
 TIMEOUT = 1.0
@@ -139,7 +139,8 @@ async def test_pause_meeting_a_fault_is_sent_once_and_shown(
     server = server_factory(step_seconds=0.4)
     with FaultProxy(server.url) as proxy:
         app = make_app(tmp_path, proxy.url)
-        async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        notices = Notices()
+        async with app.run_test(size=(120, 40), notifications=True, message_hook=notices) as pilot:
             cluster_id = await select_cluster(pilot, app, "home_lab")
             started = httpx.post(
                 f"{server.url}/upgrades",
@@ -157,10 +158,8 @@ async def test_pause_meeting_a_fault_is_sent_once_and_shown(
 
             proxy.inject(dataclasses.replace(fault, hits=0, method="PUT", path=r"^/upgrades/"))
             await pilot.press("p")
-            await wait_for(
-                pilot, lambda: any("failed" in t for t in toasts(app)), "the failure on screen"
-            )
-            assert any(shown in t for t in toasts(app)), toasts(app)
+            await wait_for(pilot, lambda: notices.any("failed"), "the failure told")
+            assert notices.any(shown), notices.texts
             expected = Status.PAUSED if paused else Status.IN_PROGRESS
             await wait_for(
                 pilot, lambda: upgrade_status(app, cluster_id) is expected, f"{expected} shown"

@@ -23,20 +23,12 @@ import httpx
 import pytest
 
 from kostyor_tui.cli import main
+from kostyor_tui.config import ENV_VARIABLES
 from kostyor_tui.server.runner import BackgroundServer
 from tests.support.faultproxy import Fault, FaultProxy
 
 TIMEOUT = 1.0
 SLOW = 3.0  # longer than TIMEOUT: the client gives up first
-
-ENV_VARIABLES = (
-    "KOSTYOR_API_URL",
-    "KOSTYOR_PROFILE",
-    "KOSTYOR_USERNAME",
-    "KOSTYOR_PASSWORD",
-    "KOSTYOR_TOKEN",
-    "KOSTYOR_TIMEOUT",
-)
 
 
 @dataclass

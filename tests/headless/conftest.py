@@ -13,16 +13,7 @@ from typing import Any
 import pytest
 
 from kostyor_tui.cli import main
-
-ENV_VARIABLES = (
-    "KOSTYOR_API_URL",
-    "KOSTYOR_PROFILE",
-    "KOSTYOR_USERNAME",
-    "KOSTYOR_PASSWORD",
-    "KOSTYOR_TOKEN",
-    "KOSTYOR_TIMEOUT",
-    "KOSTYOR_CONFIG",
-)
+from kostyor_tui.config import ENV_VARIABLES
 
 # Fast polling for `upgrade-status --watch` (the profile's minimum is 0.1 s).
 POLL_INTERVAL = 0.1

@@ -14,17 +14,11 @@ import httpx
 from kostyor_tui.server.runner import BackgroundServer
 from tests.headless.conftest import CliResult
 from tests.headless.test_commands import cluster_named, key_value_lines, run_ok
+from tests.support.waiting import wait_until
 
 Cli = Callable[..., CliResult]
 
 STEP = 0.3
-
-
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting until {what}"
-        time.sleep(0.05)
 
 
 def test_start_pause_continue_rollback_cancel_status(

@@ -293,17 +293,6 @@ def _open(db_path: Path) -> sqlite3.Connection:
     return connection
 
 
-async def until(
-    condition: Callable[[], bool], what: str, *, timeout: float = 90.0, interval: float = 0.02
-) -> None:
-    """Await `condition` (polled), failing after `timeout` seconds, naming `what`."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(interval)
-
-
 def work_done(db_path: Path) -> tuple[int, bool]:
     """Steps committed so far, and whether the engine has an upgrade to move right now."""
     with contextlib.closing(_open(db_path)) as db:

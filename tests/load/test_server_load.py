@@ -22,9 +22,9 @@ from tests.load.harness import (
     failed_steps,
     run_client,
     snapshot,
-    until,
 )
 from tests.support.servers import running_server
+from tests.support.waiting import until
 
 CLIENTS = 24
 # Clients loop until the load has done its work; this only bounds a runaway.
@@ -82,7 +82,9 @@ async def test_concurrent_clients_while_upgrades_run(tmp_path: Path) -> None:
                 )
 
             try:
-                await until(loaded, "the load to start and act on every cluster")
+                await until(
+                    loaded, "the load to start and act on every cluster", timeout=LOAD_TIMEOUT
+                )
             finally:
                 stop.set()
                 await asyncio.gather(*clients)

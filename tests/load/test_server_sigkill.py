@@ -28,10 +28,10 @@ from tests.load.harness import (
     failed_steps,
     run_client,
     snapshot,
-    until,
     work_done,
 )
 from tests.support.servers import ServerProcess
+from tests.support.waiting import until
 
 CLIENTS = 20
 KILLS = 6

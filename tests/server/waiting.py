@@ -1,28 +1,12 @@
-"""Await server-side state by polling the API with a bounded deadline (there is no push)."""
+"""Server-side state awaited through the API: statuses and steps, on the one `wait_until`."""
 
-import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 
-T = TypeVar("T")
+from tests.support.waiting import wait_until
 
 FINAL_STATUSES = ("UPGRADE SUCCEED", "UPGRADE CANCELLED")
-
-
-def wait_until(
-    check: Callable[[], T | None], *, timeout: float = 20.0, interval: float = 0.02
-) -> T:
-    """The first truthy value `check` returns; AssertionError after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"condition not met within {timeout} s (last: {value!r})")
-        time.sleep(interval)
 
 
 def wait_for_status(

@@ -1,13 +1,13 @@
 """Helpers for the console's tests: the real app pointed at a real embedded server."""
 
-import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from textual.message import Message
+from textual.notifications import Notify
 from textual.pilot import Pilot
 from textual.widgets import Button
-from textual.widgets._toast import Toast
 
 from kostyor_tui.app import KostyorApp
 from kostyor_tui.config import Settings, load_settings
@@ -15,6 +15,7 @@ from kostyor_tui.domain.statuses import Status
 from kostyor_tui.screens.main import MainScreen
 from kostyor_tui.screens.start_upgrade import StartUpgradeScreen
 from kostyor_tui.screens.upgrade import UpgradeScreen
+from tests.support.waiting import until
 
 # Polls fast enough that a test sees several within a second.
 TEST_POLL_INTERVAL = 0.2
@@ -50,12 +51,7 @@ async def wait_for(
     pilot: Pilot[object], condition: Callable[[], object], what: str, timeout: float = DEADLINE
 ) -> None:
     """Let the app run until `condition` holds; fail naming `what` after a bounded deadline."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await pilot.pause(0.05)
+    await until(condition, what, timeout=timeout, pause=pilot.pause)
 
 
 def cluster_id_named(app: KostyorApp, name: str) -> str:
@@ -90,9 +86,19 @@ def upgrade_status(app: KostyorApp, cluster_id: str) -> Status | None:
     return snapshot.status if snapshot else None
 
 
-def toasts(app: KostyorApp) -> list[str]:
-    """The text of every notification visible on the current screen."""
-    return [toast.render().plain for toast in app.screen.query(Toast)]
+class Notices:
+    """Every notification the app posts, recorded through `run_test(message_hook=notices)`:
+    a toast may have timed out on a busy machine before a test looks at the screen."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    def __call__(self, message: Message) -> None:
+        if isinstance(message, Notify):
+            self.texts.append(message.notification.message)
+
+    def any(self, text: str) -> bool:
+        return any(text in notice for notice in self.texts)
 
 
 async def start_upgrade_via_dialog(pilot: Pilot[object], app: KostyorApp) -> UpgradeScreen:

@@ -11,9 +11,9 @@ from kostyor_tui.screens.main import MainScreen
 from kostyor_tui.widgets.status_header import StatusHeader
 from tests.support.servers import running_server
 from tests.tui.conftest import (
+    Notices,
     select_cluster,
     start_upgrade_via_dialog,
-    toasts,
     upgrade_status,
     wait_for,
 )
@@ -68,13 +68,14 @@ async def test_filter_the_sidebar(server, make_app):
 async def test_start_an_upgrade_through_the_dialog_and_watch_it_advance(server_factory, make_app):
     server = server_factory(step_seconds=0.1)
     app = make_app(server.url)
-    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+    notices = Notices()
+    async with app.run_test(size=(120, 40), notifications=True, message_hook=notices) as pilot:
         cluster_id = await select_cluster(pilot, app, "home_lab")
         screen = await start_upgrade_via_dialog(pilot, app)
         assert screen.cluster_id == cluster_id
         snapshot = app.service.snapshot(cluster_id)
         upgrade_id = snapshot.upgrade.id
-        assert any(upgrade_id in text for text in toasts(app)), toasts(app)
+        assert notices.any(upgrade_id), notices.texts
         assert upgrade_id in str(screen.query_one("#upgrade-title").render())
         first = snapshot.progress.services_upgraded
         await wait_for(
@@ -173,7 +174,8 @@ async def test_answering_no_to_cancel_keeps_the_upgrade_running(server_factory, 
 
 async def test_read_only_refuses_an_action_with_a_visible_message(server, make_app):
     app = make_app(server.url, read_only=True)
-    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+    notices = Notices()
+    async with app.run_test(size=(120, 40), notifications=True, message_hook=notices) as pilot:
         cluster_id = await select_cluster(pilot, app, "home_lab")
         assert "READ-ONLY" in header_text(app)
         # The key is hidden and does nothing in read-only mode...
@@ -184,9 +186,7 @@ async def test_read_only_refuses_an_action_with_a_visible_message(server, make_a
         await pilot.press(*"upgrade-cluster")
         await pilot.pause(0.3)
         await pilot.press("enter")
-        await wait_for(
-            pilot, lambda: any("read-only mode is on" in t for t in toasts(app)), "a refusal"
-        )
+        await wait_for(pilot, lambda: notices.any("read-only mode is on"), "a refusal")
         assert isinstance(app.screen, MainScreen)
         assert upgrade_status(app, cluster_id) is None
         refusal = await _refused_action(app, cluster_id)
