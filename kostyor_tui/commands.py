@@ -121,13 +121,15 @@ def _cluster_status(ctx: CommandContext, args: Arguments) -> reports.ClusterStat
     cluster = _cluster(ctx, args)
     cluster_id = cluster.id or ""
     client = ctx.ops.client
+    upgrade = ctx.ops.current_upgrade(cluster_id)
     return reports.cluster_status(
         cluster,
         client.list_hosts(cluster_id),
         client.list_services(cluster_id),
-        ctx.ops.current_upgrade(cluster_id),
+        upgrade,
         client.list_all_versions(),
         ctx.region,
+        client.upgrade_steps(upgrade.id) if upgrade is not None and upgrade.id else None,
     )
 
 
@@ -190,12 +192,14 @@ def _upgrade_cluster(ctx: CommandContext, args: Arguments) -> reports.UpgradeSum
 
 def upgrade_status_report(ops: Operations, upgrade_id: str) -> reports.UpgradeStatusReport:
     upgrade = ops.upgrade(upgrade_id)
+    steps = ops.client.upgrade_steps(upgrade.id) if upgrade.id else None
     if upgrade.cluster_id is None:
-        return reports.upgrade_status(upgrade, [], [])
+        return reports.upgrade_status(upgrade, [], [], steps)
     return reports.upgrade_status(
         upgrade,
         ops.client.list_hosts(upgrade.cluster_id),
         ops.client.list_services(upgrade.cluster_id),
+        steps,
     )
 
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from kostyor_tui.api.models import Cluster, Host, Service, Upgrade
+from kostyor_tui.api.models import Cluster, Host, Service, Step, Upgrade
 from kostyor_tui.domain import fleet, lifecycle, order, progress
 from kostyor_tui.domain.statuses import MAINTENANCE, UNFINISHED, Status, cluster_state
 
@@ -32,6 +32,10 @@ class UpgradeSummary:
     id: str | None
     cluster_id: str | None
     status: str
+    # "server" when the server said the status; "cluster" when it left it null and the
+    # status is the one its cluster's implies (docs/kostyor-api.md#quirk-null-upgrade-status);
+    # None when nothing tells (an older upgrade with a null status).
+    status_from: str | None
     from_version: str | None
     to_version: str | None
     upgrade_start_time: datetime | None
@@ -45,17 +49,34 @@ class CurrentStep:
 
 
 @dataclass(frozen=True)
+class FailedStep:
+    """The step an upgrade stopped at, as the server's step log tells it."""
+
+    host: str | None
+    service: str | None
+    at: datetime | None
+
+
+@dataclass(frozen=True)
 class UpgradeStatusReport:
     id: str | None
     cluster_id: str | None
     status: str
     from_version: str | None
     to_version: str | None
-    nodes_upgraded: int
+    # The engine the server says the upgrade runs with; None when it does not say.
+    engine: str | None
+    # False where the server's versions tell nothing of how far it got (the real
+    # server's never move): the counts of upgraded nodes and services are then None.
+    progress_reported: bool
+    nodes_upgraded: int | None
     nodes_total: int
-    services_upgraded: int
+    services_upgraded: int | None
     services_total: int
+    # The step it is on, when that is known (progress reported, engine known).
     current: CurrentStep | None
+    # The step it failed at, when the server keeps a step log.
+    failure: FailedStep | None
     upgrade_start_time: datetime | None
     upgrade_end_time: datetime | None
 
@@ -82,7 +103,7 @@ class ComponentVersionRow:
     """One component at one version (a component at mixed versions has several rows)."""
 
     component: str
-    host: str
+    hosts: list[str]
     version: str
     upgradable: bool
 
@@ -109,10 +130,15 @@ def cluster_summary(cluster: Cluster) -> ClusterSummary:
 
 
 def upgrade_summary(upgrade: Upgrade) -> UpgradeSummary:
+    if upgrade.raw_status is not None:
+        status_from: str | None = "server"
+    else:
+        status_from = "cluster" if upgrade.status is not Status.UNKNOWN else None
     return UpgradeSummary(
         id=upgrade.id,
         cluster_id=upgrade.cluster_id,
         status=str(upgrade.status),
+        status_from=status_from,
         from_version=upgrade.from_version,
         to_version=upgrade.to_version,
         upgrade_start_time=upgrade.upgrade_start_time,
@@ -121,11 +147,15 @@ def upgrade_summary(upgrade: Upgrade) -> UpgradeSummary:
 
 
 def upgrade_status(
-    upgrade: Upgrade, hosts: Sequence[Host], services: Sequence[Service]
+    upgrade: Upgrade,
+    hosts: Sequence[Host],
+    services: Sequence[Service],
+    steps: Sequence[Step] | None = None,
 ) -> UpgradeStatusReport:
     """An upgrade's progress, computed from its cluster's hosts and services
-    (docs/kostyor-api.md#progress). `upgrade.status` is taken as it is: a null one has
-    already been derived from the cluster."""
+    (docs/kostyor-api.md#progress), as far as the server's data can tell it: `steps` is
+    the server's step log, None when it keeps none. `upgrade.status` is taken as it is:
+    a null one has already been derived from the cluster."""
     done = progress.upgrade_progress(
         hosts,
         services,
@@ -136,9 +166,18 @@ def upgrade_status(
     if upgrade.status is Status.SUCCEEDED:
         # Every step was done; the cluster may have moved on since (a later upgrade).
         done = done.completed()
+    reported = upgrade.status is Status.SUCCEEDED or progress.progress_reported(
+        steps is not None, done.services_upgraded
+    )
     current = None
-    # Only an upgrade under way (or stopped by an error) is "at" a step.
-    if upgrade.status in UNFINISHED and (done.current_host or done.current_service):
+    # Only an upgrade under way (or stopped by an error) is "at" a step, and only an
+    # engine the server names says which one.
+    if (
+        reported
+        and upgrade.engine is not None
+        and upgrade.status in UNFINISHED
+        and (done.current_host or done.current_service)
+    ):
         current = CurrentStep(host=done.current_host, service=done.current_service)
     return UpgradeStatusReport(
         id=upgrade.id,
@@ -146,14 +185,28 @@ def upgrade_status(
         status=str(upgrade.status),
         from_version=upgrade.from_version,
         to_version=upgrade.to_version,
-        nodes_upgraded=done.nodes_upgraded,
+        engine=upgrade.engine,
+        progress_reported=reported,
+        nodes_upgraded=done.nodes_upgraded if reported else None,
         nodes_total=done.nodes_total,
-        services_upgraded=done.services_upgraded,
+        services_upgraded=done.services_upgraded if reported else None,
         services_total=done.services_total,
         current=current,
+        failure=failed_step(upgrade.status, steps),
         upgrade_start_time=upgrade.upgrade_start_time,
         upgrade_end_time=upgrade.upgrade_end_time,
     )
+
+
+def failed_step(status: Status, steps: Sequence[Step] | None) -> FailedStep | None:
+    """The step a failed upgrade stopped at: the last failed one in the step log."""
+    if status is not Status.ERROR or not steps:
+        return None
+    failed = [step for step in steps if step.outcome == "failed"]
+    if not failed:
+        return None
+    last = failed[-1]
+    return FailedStep(host=last.hostname, service=last.service, at=last.at)
 
 
 def cluster_status(
@@ -163,6 +216,7 @@ def cluster_status(
     upgrade: Upgrade | None,
     releases: Sequence[str],
     region: str | None,
+    steps: Sequence[Step] | None = None,
 ) -> ClusterStatusReport:
     return ClusterStatusReport(
         id=cluster.id,
@@ -172,7 +226,7 @@ def cluster_status(
         versions=fleet.version_counts(services, releases, hosts=hosts),
         state=str(cluster_state(cluster.status)),
         status=str(cluster.status),
-        upgrade=upgrade_status(upgrade, hosts, services) if upgrade is not None else None,
+        upgrade=upgrade_status(upgrade, hosts, services, steps) if upgrade is not None else None,
     )
 
 
@@ -182,7 +236,7 @@ def component_version_rows(
     return [
         ComponentVersionRow(
             component=component.name,
-            host=", ".join(hostnames),
+            hosts=list(hostnames),
             version=version,
             upgradable=fleet.upgradable(version, releases),
         )

@@ -299,11 +299,13 @@ class KostyorClient:
             json_body={"cluster_id": cluster_id, "action": action},
         )
 
-    def upgrade_steps(self, upgrade_id: str) -> list[Step] | None:
-        """The engine's step log, or None when the server keeps none (the real server)."""
+    def upgrade_steps(self, upgrade_id: str, since: int = 0) -> list[Step] | None:
+        """The engine's step log after its first `since` entries, or None when the server
+        keeps none (the real server)."""
         what = f"read the steps of upgrade {upgrade_id}"
+        path = f"upgrades/{segment(upgrade_id)}/steps" + (f"?since={since}" if since else "")
         try:
-            return self._list(f"upgrades/{segment(upgrade_id)}/steps", "steps", _STEPS, what)
+            return self._list(path, "steps", _STEPS, what)
         except NotFound as failure:
             if "the server has no" in failure.message:  # an HTML 404: no such endpoint
                 return None

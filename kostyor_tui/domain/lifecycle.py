@@ -46,7 +46,12 @@ LIFECYCLE: dict[Action, Transition] = {
         frozenset({Status.IN_PROGRESS, Status.PAUSED, Status.ERROR}),
         Status.ROLLBACK_IN_PROGRESS,
     ),
-    Action.CANCEL: Transition(frozenset({Status.IN_PROGRESS, Status.PAUSED}), Status.CANCELLED),
+    # Cancel also stops a rollback: on the real server a rollback never finishes
+    # (docs/kostyor-api.md#quirk-no-progress), and cancel is the way out of it.
+    Action.CANCEL: Transition(
+        frozenset({Status.IN_PROGRESS, Status.PAUSED, Status.ROLLBACK_IN_PROGRESS}),
+        Status.CANCELLED,
+    ),
 }
 
 

@@ -135,6 +135,17 @@ def _find_step(
     return best
 
 
+def progress_reported(has_step_log: bool, upgraded_instances: int) -> bool:
+    """Whether the instances' versions tell how far an upgrade got.
+
+    Only where an engine moves them: the real server's never does
+    (docs/kostyor-api.md#quirk-no-progress), so there "0 of N upgraded" would be
+    shown as a fact that is merely the absence of news. A server that keeps a step
+    log runs an engine; otherwise an instance already at the target is the proof.
+    """
+    return has_step_log or upgraded_instances > 0
+
+
 class HostState(StrEnum):
     UPGRADED = "upgraded"
     IN_PROGRESS = "in progress"

@@ -19,6 +19,7 @@ from kostyor_tui.reports import (
     ClusterSummary,
     ComponentVersionRow,
     CurrentStep,
+    FailedStep,
     HostRow,
     UpgradeCheck,
     UpgradeStatusReport,
@@ -60,6 +61,20 @@ def format_step(step: CurrentStep | None) -> str:
     return " ".join(part for part in (step.host, step.service) if part) or EMPTY
 
 
+def format_failure(failure: FailedStep | None) -> str:
+    if failure is None:
+        return EMPTY
+    where = " ".join(part for part in (failure.host, failure.service) if part) or "?"
+    return f"{where} at {format_time(failure.at)}" if failure.at else where
+
+
+def _count(done: int | None, total: int) -> str:
+    """`3/13`, or why there is no count (docs/kostyor-api.md#quirk-no-progress)."""
+    if done is None:
+        return f"not reported by this server (of {total})"
+    return f"{done}/{total}"
+
+
 def cell(value: Any) -> str:
     if value is None or value == "":
         return EMPTY
@@ -76,11 +91,10 @@ def cell(value: Any) -> str:
     return str(value)
 
 
-def abbreviate_hosts(hosts: str, shown: int = 4) -> str:
-    """A long comma-separated host list cut to its first few names and a count."""
-    names = [name for name in hosts.split(", ") if name]
+def abbreviate_hosts(names: Sequence[str], shown: int = 4) -> str:
+    """A long host list cut to its first few names and a count."""
     if len(names) <= shown + 1:
-        return cell(hosts)
+        return cell(list(names))
     return f"{', '.join(names[:shown])}, … ({len(names)} hosts)"
 
 
@@ -121,7 +135,7 @@ _COLUMNS: dict[type, tuple[Column, ...]] = {
         ("COMPONENT", lambda r: r.component),
         ("VERSION", lambda r: cell(r.version)),
         ("UPGRADABLE", lambda r: cell(r.upgradable)),
-        ("HOSTS", lambda r: abbreviate_hosts(r.host)),
+        ("HOSTS", lambda r: abbreviate_hosts(r.hosts)),
     ),
     HostRow: (
         ("HOST", lambda h: cell(h.hostname)),
@@ -132,7 +146,7 @@ _COLUMNS: dict[type, tuple[Column, ...]] = {
     UpgradeSummary: (
         ("ID", lambda u: cell(u.id)),
         ("CLUSTER", lambda u: cell(u.cluster_id)),
-        ("STATUS", lambda u: cell(u.status)),
+        ("STATUS", lambda u: status_cell(u)),
         ("FROM", lambda u: cell(u.from_version)),
         ("TO", lambda u: cell(u.to_version)),
         ("STARTED", lambda u: format_time(u.upgrade_start_time)),
@@ -170,9 +184,11 @@ def _progress_pairs(report: UpgradeStatusReport) -> list[tuple[str, str]]:
         ("to", cell(report.to_version)),
         ("started", format_time(report.upgrade_start_time)),
         ("ended", format_time(report.upgrade_end_time)),
-        ("nodes upgraded", f"{report.nodes_upgraded}/{report.nodes_total}"),
-        ("services upgraded", f"{report.services_upgraded}/{report.services_total}"),
+        ("engine", cell(report.engine)),
+        ("nodes upgraded", _count(report.nodes_upgraded, report.nodes_total)),
+        ("services upgraded", _count(report.services_upgraded, report.services_total)),
         ("current", format_step(report.current)),
+        ("failed at", format_failure(report.failure)),
     ]
 
 
@@ -222,12 +238,19 @@ def _cluster_table(cluster: ClusterSummary) -> str:
     )
 
 
+def status_cell(upgrade: UpgradeSummary) -> str:
+    """The status, marked when the client worked it out from the cluster's."""
+    if upgrade.status_from == "cluster":
+        return f"{upgrade.status} (from the cluster)"
+    return upgrade.status
+
+
 def _upgrade_table(upgrade: UpgradeSummary) -> str:
     return key_values(
         [
             ("upgrade", cell(upgrade.id)),
             ("cluster", cell(upgrade.cluster_id)),
-            ("status", upgrade.status),
+            ("status", status_cell(upgrade)),
             ("from", cell(upgrade.from_version)),
             ("to", cell(upgrade.to_version)),
             ("started", format_time(upgrade.upgrade_start_time)),
@@ -256,11 +279,14 @@ def render_table(result: Any) -> str:
 
 def render_watch_line(report: UpgradeStatusReport, now: datetime) -> str:
     """One line of `upgrade-status --watch`: when, status, progress, where it is."""
-    line = (
-        f"{now.isoformat(sep=' ', timespec='seconds')}  {report.status}  "
-        f"nodes {report.nodes_upgraded}/{report.nodes_total}  "
-        f"services {report.services_upgraded}/{report.services_total}"
-    )
+    line = f"{now.isoformat(sep=' ', timespec='seconds')}  {report.status}  "
+    if report.progress_reported:
+        line += (
+            f"nodes {report.nodes_upgraded}/{report.nodes_total}  "
+            f"services {report.services_upgraded}/{report.services_total}"
+        )
+    else:
+        line += "progress not reported by this server"
     if report.current is not None:
         line += f"  at {format_step(report.current)}"
     return printable(line)

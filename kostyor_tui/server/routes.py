@@ -17,6 +17,7 @@ from kostyor_tui.domain.order import DEFAULT_DRIVER, DEFAULT_ENGINE, KNOWN_ENGIN
 from kostyor_tui.server import discovery, releases
 from kostyor_tui.server.errors import (
     ApiError,
+    BadRequest,
     NotFound,
     PayloadTooLarge,
     ServiceUnavailable,
@@ -156,8 +157,11 @@ def create_app(
 
     async def upgrade_steps(request: Request) -> Response:
         upgrade_id = request.path_params["upgrade_id"]
+        since = request.query_params.get("since", "0")
+        if not since.isdigit():
+            raise BadRequest("since must be a number of steps already seen")
         await run_in_threadpool(store.get_upgrade, upgrade_id)
-        return _json(await run_in_threadpool(store.step_log, upgrade_id))
+        return _json(await run_in_threadpool(store.step_log, upgrade_id, int(since)))
 
     async def health(request: Request) -> Response:
         """For supervisors, without credentials: whether the server is well, and nothing else."""

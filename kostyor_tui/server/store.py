@@ -902,14 +902,15 @@ class Store:
             return Status.CANCELLED
         return Status.ROLLBACK_IN_PROGRESS
 
-    def step_log(self, upgrade_id: str) -> list[dict[str, Any]]:
-        """Every step attempt of an upgrade, in the order they were committed."""
+    def step_log(self, upgrade_id: str, since: int = 0) -> list[dict[str, Any]]:
+        """The step attempts of an upgrade, in the order they were committed, after the
+        first `since` of them (a watcher asks only for what it has not seen)."""
         with self._read() as db:
             rows = db.execute(
                 "SELECT l.position, l.service_id, s.name AS service, h.hostname, l.direction,"
                 " l.outcome, l.version_before, l.version_after, l.at FROM step_log l"
                 " JOIN services s ON s.id = l.service_id JOIN hosts h ON h.id = l.host_id"
-                " WHERE l.upgrade_id = ? ORDER BY l.id",
-                (upgrade_id,),
+                " WHERE l.upgrade_id = ? ORDER BY l.id LIMIT -1 OFFSET ?",
+                (upgrade_id, since),
             )
             return [dict(row) for row in rows]

@@ -75,6 +75,8 @@ class ApiService(DOMNode):
         self.max_backoff = max(self.poll_interval, max_backoff)
         self.clock = clock
         self.releases: tuple[str, ...] = ()
+        # Whether the server keeps a step log (None until an upgrade shows it).
+        self.step_log: bool | None = None
         self.set_reactive(ApiService.connection, ConnectionState(read_only=ops.read_only))
         self._events: dict[str, deque[UpgradeEvent]] = {}
         # Shared with the poll thread, under the lock.
@@ -168,6 +170,7 @@ class ApiService(DOMNode):
                     self.releases,
                     everything=everything,
                     clock=self.clock,
+                    step_log=self.step_log,
                 )
             except KostyorTuiError as error:
                 failures += 1
@@ -216,6 +219,7 @@ class ApiService(DOMNode):
     def _apply(self, result: poller.PollResult) -> None:
         """A good poll: replace the last good data, then say so in the header."""
         self.releases = result.releases
+        self.step_log = result.step_log
         self.clusters = result.clusters
         snapshots = dict(self.snapshots)
         changed = False

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from kostyor_tui.api.models import Service
+from kostyor_tui.api.models import Service, Step
 from kostyor_tui.domain import order
 from kostyor_tui.domain.statuses import Status
 from kostyor_tui.service.snapshots import ClusterSnapshot, UpgradeEvent
 
 # A poll that sees more instance changes than this logs a count for the rest, so a
-# 30,000-instance cluster cannot flood the log in one go.
+# 30,000-instance cluster cannot flood the log in one go. Steps read from the server's
+# step log carry their own time and are logged up to a larger bound.
 EVENTS_PER_POLL = 25
+STEPS_PER_POLL = 1000
 
 
 def _engine_order_key(snapshot: ClusterSnapshot) -> Callable[[Service], tuple[object, ...]]:
@@ -27,10 +29,28 @@ def _engine_order_key(snapshot: ClusterSnapshot) -> Callable[[Service], tuple[ob
     return key
 
 
+def step_event(step: Step, at: datetime) -> UpgradeEvent:
+    """One step of the server's step log, at the time the server committed it."""
+    where = f"{step.service or '?'} on {step.hostname or '?'}"
+    moved = f"{step.version_before} → {step.version_after}"
+    if step.outcome == "failed":
+        text = f"✖ FAILED {where} (still at {step.version_before})"
+    elif step.direction == "rollback":
+        text = f"rolled back {where}: {moved}"
+    else:
+        text = f"{where}: {moved}"
+    return UpgradeEvent(step.at or at, text)
+
+
 def describe_changes(
-    old: ClusterSnapshot | None, new: ClusterSnapshot, at: datetime
+    old: ClusterSnapshot | None,
+    new: ClusterSnapshot,
+    at: datetime,
+    steps: Sequence[Step] = (),
 ) -> list[UpgradeEvent]:
-    """The changes between two polls of a cluster, as log lines."""
+    """The changes between two polls of a cluster, as log lines: the `steps` the server's
+    step log added since (each at its own time) or, where it keeps none, the instances
+    seen to change version; then what changed in the cluster and its upgrade."""
     name = new.cluster.name or new.cluster_id
     events: list[str] = []
     if old is None:
@@ -39,6 +59,10 @@ def describe_changes(
         else:
             events.append(f"watching {name}: no upgrade")
         return [UpgradeEvent(at, text) for text in events]
+    logged = [step_event(step, at) for step in steps[-STEPS_PER_POLL:]]
+    if len(steps) > STEPS_PER_POLL:
+        skipped = len(steps) - STEPS_PER_POLL
+        logged.insert(0, UpgradeEvent(at, f"… {skipped} earlier steps not listed"))
     if old.cluster.status != new.cluster.status:
         events.append(f"cluster {name}: {old.cluster.status} → {new.cluster.status}")
     if old.cluster.version != new.cluster.version:
@@ -48,6 +72,15 @@ def describe_changes(
         events.append(f"new upgrade {new_upgrade.id}: {_upgrade_line(new)}")
     elif new_upgrade is not None and old.status != new.status:
         events.append(f"upgrade {_status_text(old.status)} → {_status_text(new.status)}")
+    if new.steps is None:
+        events += _moved_instances(old, new)
+    if old.progress and new.progress and old.progress.nodes_upgraded != new.progress.nodes_upgraded:
+        events.append(f"nodes upgraded {new.progress.nodes_upgraded}/{new.progress.nodes_total}")
+    return logged + [UpgradeEvent(at, text) for text in events]
+
+
+def _moved_instances(old: ClusterSnapshot, new: ClusterSnapshot) -> list[str]:
+    """The instances seen at another version than at the last poll, in engine order."""
     hostnames = {host.id: host.hostname or host.id for host in new.hosts}
     old_versions = {service.id: service.version for service in old.services}
     moved = [
@@ -56,14 +89,13 @@ def describe_changes(
         if service.id in old_versions and old_versions[service.id] != service.version
     ]
     moved.sort(key=_engine_order_key(new), reverse=new.status is Status.ROLLBACK_IN_PROGRESS)
+    lines = []
     for service in moved[:EVENTS_PER_POLL]:
         where = ", ".join(hostnames.get(h, h) or "?" for h in service.hosts) or "no host"
-        events.append(f"{service.name} on {where}: {old_versions[service.id]} → {service.version}")
+        lines.append(f"{service.name} on {where}: {old_versions[service.id]} → {service.version}")
     if len(moved) > EVENTS_PER_POLL:
-        events.append(f"… and {len(moved) - EVENTS_PER_POLL} more instances changed version")
-    if old.progress and new.progress and old.progress.nodes_upgraded != new.progress.nodes_upgraded:
-        events.append(f"nodes upgraded {new.progress.nodes_upgraded}/{new.progress.nodes_total}")
-    return [UpgradeEvent(at, text) for text in events]
+        lines.append(f"… and {len(moved) - EVENTS_PER_POLL} more instances changed version")
+    return lines
 
 
 def _status_text(status: object) -> str:

@@ -16,9 +16,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from kostyor_tui.api.client import KostyorClient
-from kostyor_tui.api.models import Cluster
+from kostyor_tui.api.models import Cluster, Step
 from kostyor_tui.service.events import describe_changes
 from kostyor_tui.service.snapshots import ClusterSnapshot, build_snapshot, settled
+
+# How much of an upgrade's step log a snapshot keeps: enough for the recent pace and the
+# last failures; the rest was logged as it came.
+STEP_TAIL = 500
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,8 @@ class PollResult:
     # None when the cluster is gone.
     watched: dict[str, ClusterSnapshot | None] = field(default_factory=dict)
     cpu_seconds: float = 0.0
+    # Whether the server keeps a step log (None: not known yet).
+    step_log: bool | None = None
 
 
 def poll(
@@ -39,8 +45,10 @@ def poll(
     *,
     everything: bool,
     clock: Callable[[], datetime] = datetime.now,
+    step_log: bool | None = None,
 ) -> PollResult:
-    """Read and derive one poll; raises the client's errors."""
+    """Read and derive one poll; raises the client's errors. `step_log`: whether the
+    server keeps a step log, as far as is known (None: it is found out)."""
     cpu_start = time.thread_time()
     clusters = tuple(client.list_clusters())
     if not releases:
@@ -52,10 +60,13 @@ def poll(
         if cluster is None:
             derived[cluster_id] = None
             continue
-        derived[cluster_id] = _poll_cluster(
-            client, cluster, previous.get(cluster_id), releases, everything, clock
+        snapshot = _poll_cluster(
+            client, cluster, previous.get(cluster_id), releases, everything, clock, step_log
         )
-    return PollResult(clusters, releases, derived, time.thread_time() - cpu_start)
+        derived[cluster_id] = snapshot
+        if snapshot.upgrade is not None and step_log is None:
+            step_log = snapshot.steps is not None
+    return PollResult(clusters, releases, derived, time.thread_time() - cpu_start, step_log)
 
 
 def _poll_cluster(
@@ -65,6 +76,7 @@ def _poll_cluster(
     releases: tuple[str, ...],
     everything: bool,
     clock: Callable[[], datetime],
+    step_log: bool | None,
 ) -> ClusterSnapshot:
     cluster_id = cluster.id or ""
     upgrades = client.list_upgrades(cluster_id)
@@ -83,4 +95,22 @@ def _poll_cluster(
         return old
     now = clock()
     new = build_snapshot(cluster, hosts, services, upgrades, now, releases, old)
-    return replace(new, events=tuple(describe_changes(old, new, now)))
+    new_steps: list[Step] = []
+    if new.upgrade is not None and new.upgrade.id is not None and step_log is not False:
+        new, new_steps = _with_steps(client, new, old, new.upgrade.id)
+    return replace(new, events=tuple(describe_changes(old, new, now, new_steps)))
+
+
+def _with_steps(
+    client: KostyorClient, new: ClusterSnapshot, old: ClusterSnapshot | None, upgrade_id: str
+) -> tuple[ClusterSnapshot, list[Step]]:
+    """`new` with the tail of its upgrade's step log, read from where `old` left off; and
+    the steps read now. Unchanged when the server keeps no step log."""
+    same = old is not None and old.upgrade is not None and old.upgrade.id == upgrade_id
+    seen = old.steps_seen if same and old is not None else 0
+    read = client.upgrade_steps(upgrade_id, since=seen)
+    if read is None:
+        return new, []
+    earlier = old.steps if same and old is not None and old.steps else ()
+    tail = (*earlier, *read)[-STEP_TAIL:]
+    return replace(new, steps=tail, steps_seen=seen + len(read)), read

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from kostyor_tui.api.models import Cluster, Host, Service, Upgrade
+from kostyor_tui.api.models import Cluster, Host, Service, Step, Upgrade
 from kostyor_tui.domain import fleet, lifecycle, order, progress
 from kostyor_tui.domain.statuses import MOVING, Status
 
@@ -54,6 +54,25 @@ class ClusterSnapshot:
     engine: str = order.DEFAULT_ENGINE
     # What changed since the snapshot before this one (the event log's new lines).
     events: tuple[UpgradeEvent, ...] = ()
+    # The latest entries of `upgrade`'s step log, and how many entries it has in all;
+    # steps None when the server keeps no step log.
+    steps: tuple[Step, ...] | None = None
+    steps_seen: int = 0
+
+    @property
+    def progress_reported(self) -> bool:
+        """Whether the versions tell how far the upgrade got
+        (docs/kostyor-api.md#quirk-no-progress)."""
+        if self.status is Status.SUCCEEDED:
+            return True
+        upgraded = self.progress.services_upgraded if self.progress else 0
+        return progress.progress_reported(self.steps is not None, upgraded)
+
+    @property
+    def engine_known(self) -> bool:
+        """Whether the server says which engine runs the upgrade (else the order shown is
+        node-by-node, Kostyor's default, a guess)."""
+        return self.upgrade is not None and self.upgrade.engine is not None
 
     @property
     def hostnames(self) -> dict[str, str]:

@@ -423,7 +423,7 @@ def test_cluster_state_of_odd_spellings_through_the_model() -> None:
         (Status.ERROR, ("continue", "rollback")),
         (Status.CANCELLED, ()),
         (Status.SUCCEEDED, ()),
-        (Status.ROLLBACK_IN_PROGRESS, ()),
+        (Status.ROLLBACK_IN_PROGRESS, ("cancel",)),
         (Status.READY, ()),
         (Status.NOT_READY, ()),
         (Status.UNKNOWN, ()),

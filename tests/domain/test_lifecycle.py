@@ -29,7 +29,8 @@ CASES: dict[Status, set[Action]] = {
     Status.IN_PROGRESS: {PAUSE, ROLLBACK, CANCEL},
     Status.PAUSED: {CONTINUE, ROLLBACK, CANCEL},
     Status.ERROR: {CONTINUE, ROLLBACK},
-    Status.ROLLBACK_IN_PROGRESS: set(),
+    # The way out of a rollback the real server never finishes.
+    Status.ROLLBACK_IN_PROGRESS: {CANCEL},
     Status.CANCELLED: set(),
     Status.SUCCEEDED: set(),
 }

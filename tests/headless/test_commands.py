@@ -25,11 +25,14 @@ UPGRADE_STATUS_KEYS = [
     "status",
     "from_version",
     "to_version",
+    "engine",
+    "progress_reported",
     "nodes_upgraded",
     "nodes_total",
     "services_upgraded",
     "services_total",
     "current",
+    "failure",
     "upgrade_start_time",
     "upgrade_end_time",
 ]
@@ -37,6 +40,7 @@ UPGRADE_KEYS = [
     "id",
     "cluster_id",
     "status",
+    "status_from",
     "from_version",
     "to_version",
     "upgrade_start_time",
@@ -176,11 +180,14 @@ def test_cluster_status_shows_the_last_upgrade(server: BackgroundServer, cli: Cl
         "status": "UPGRADE SUCCEED",
         "from_version": "mitaka",
         "to_version": "newton",
+        "engine": "node-by-node",
+        "progress_reported": True,
         "nodes_upgraded": len(hosts),
         "nodes_total": len(hosts),
         "services_upgraded": instances,
         "services_total": instances,
         "current": None,
+        "failure": None,
         "upgrade_start_time": upgrade["upgrade_start_time"],
         "upgrade_end_time": upgrade["upgrade_end_time"],
     }
@@ -203,8 +210,8 @@ def test_cluster_component_list(server: BackgroundServer, cli: Cli) -> None:
         )
 
     rows = run_ok(cli, server, "cluster-component-list", "home_lab", "--output", "json").json
-    assert all(list(row) == ["component", "host", "version", "upgradable"] for row in rows)
-    assert {row["component"]: set(row["host"].split(", ")) for row in rows} == expected_hosts
+    assert all(list(row) == ["component", "hosts", "version", "upgradable"] for row in rows)
+    assert {row["component"]: set(row["hosts"]) for row in rows} == expected_hosts
     # Every instance is at mitaka, and later releases exist.
     assert {(row["version"], row["upgradable"]) for row in rows} == {("mitaka", True)}
 
@@ -244,13 +251,13 @@ def test_component_list_shows_mixed_versions(server_factory: Callable, cli: Cli)
     assert agent_rows == [
         {
             "component": "neutron-openvswitch-agent",
-            "host": "staging-compute-01",
+            "hosts": ["staging-compute-01"],
             "version": "newton",
             "upgradable": True,
         },
         {
             "component": "neutron-openvswitch-agent",
-            "host": "staging-controller-01",
+            "hosts": ["staging-controller-01"],
             "version": "ocata",
             "upgradable": True,
         },

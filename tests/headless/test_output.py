@@ -24,11 +24,14 @@ REPORT = UpgradeStatusReport(
     status="UPGRADE IN PROGRESS",
     from_version="mitaka",
     to_version="newton",
+    engine="node-by-node",
+    progress_reported=True,
     nodes_upgraded=1,
     nodes_total=3,
     services_upgraded=7,
     services_total=20,
     current=CurrentStep(host="controller-02", service="nova-api"),
+    failure=None,
     upgrade_start_time=datetime(2026, 11, 24, 23, 8, 16, 123011),
     upgrade_end_time=None,
 )
@@ -58,9 +61,11 @@ def test_upgrade_status_table() -> None:
         "to                 newton",
         "started            2026-11-24 23:08:16",
         "ended              -",
+        "engine             node-by-node",
         "nodes upgraded     1/3",
         "services upgraded  7/20",
         "current            controller-02 nova-api",
+        "failed at          -",
     ]
 
 
@@ -78,10 +83,10 @@ def test_missing_values_show_as_a_dash() -> None:
 
 
 def test_long_host_lists_are_cut_in_tables_only() -> None:
-    hosts = ", ".join(f"compute-{n:03}" for n in range(1, 501))
+    hosts = [f"compute-{n:03}" for n in range(1, 501)]
     assert abbreviate_hosts(hosts) == (
         "compute-001, compute-002, compute-003, compute-004, … (500 hosts)"
     )
-    five = ", ".join(f"h{n}" for n in range(5))
-    assert abbreviate_hosts(five) == five
-    assert abbreviate_hosts("") == "-"
+    five = [f"h{n}" for n in range(5)]
+    assert abbreviate_hosts(five) == ", ".join(five)
+    assert abbreviate_hosts([]) == "-"

@@ -76,7 +76,11 @@ async def test_start_an_upgrade_through_the_dialog_and_watch_it_advance(server_f
         snapshot = app.service.snapshot(cluster_id)
         upgrade_id = snapshot.upgrade.id
         assert notices.any(upgrade_id), notices.texts
-        assert upgrade_id in str(screen.query_one("#upgrade-title").render())
+        await wait_for(
+            pilot,
+            lambda: upgrade_id in str(screen.query_one("#upgrade-title").render()),
+            "the upgrade's id in the title",
+        )
         first = snapshot.progress.services_upgraded
         await wait_for(
             pilot,
