@@ -47,16 +47,22 @@ from kostyor_tui.widgets.requests import (
     UpgradeViewRequested,
 )
 
-CONFIRMATIONS: dict[Action, tuple[str, str, str]] = {
-    # action: (question, what happens, label of the "yes" button)
+CONFIRMATIONS: dict[Action, tuple[str, str, str, str]] = {
+    # action: (question, what happens where the server's engine moves instances, what
+    # happens where it reports nothing of them, label of the "yes" button)
     Action.ROLLBACK: (
         "Roll back the upgrade of {name}?",
         "Every upgraded service instance of {name} goes back to {from_version}.",
+        "Kostyor records the rollback of {name}; this server reports no per-instance "
+        "progress, so what it does on the nodes will not show here, and a rollback it "
+        "starts may never be reported finished (cancel ends it).",
         "Roll back",
     ),
     Action.CANCEL: (
         "Cancel the upgrade of {name}?",
         "The upgrade of {name} stops for good; upgraded instances stay at {to_version}.",
+        "The upgrade of {name} is recorded as cancelled; this server reports no "
+        "per-instance progress, so which instances were upgraded is not known here.",
         "Cancel upgrade",
     ),
 }
@@ -85,11 +91,13 @@ class KostyorApp(App[int]):
     TITLE = "kostyor-tui"
     COMMANDS: ClassVar = App.COMMANDS | {KostyorCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "Quit", id="app.quit"),
+        # The footer shows the keys of the moment and these two; the rest are in help, so
+        # that "? Help" always fits in 80 columns.
         Binding("question_mark", "help", "Help", id="app.help"),
-        Binding("r", "refresh", "Refresh", id="app.refresh"),
-        Binding("a", "toggle_auto_refresh", "Auto-refresh", id="app.auto_refresh"),
-        Binding("d", "discover", "Discover", id="app.discover"),
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("r", "refresh", "Refresh now", show=False, id="app.refresh"),
+        Binding("a", "toggle_auto_refresh", "Auto-refresh", show=False, id="app.auto_refresh"),
+        Binding("d", "discover", "Discover", show=False, id="app.discover"),
     ]
 
     def __init__(
@@ -187,11 +195,14 @@ class KostyorApp(App[int]):
         snapshot = self.service.snapshot(cluster_id)
         upgrade = snapshot.upgrade if snapshot else None
         fields = {
-            "name": name,
-            "from_version": (upgrade.from_version if upgrade else None) or "its old version",
-            "to_version": (upgrade.to_version if upgrade else None) or "the new version",
+            "name": printable(name),
+            "from_version": printable(upgrade.from_version or "") if upgrade else "",
+            "to_version": printable(upgrade.to_version or "") if upgrade else "",
         }
-        question, detail, yes_label = CONFIRMATIONS[action]
+        fields["from_version"] = fields["from_version"] or "its old version"
+        fields["to_version"] = fields["to_version"] or "the new version"
+        question, moving, silent, yes_label = CONFIRMATIONS[action]
+        detail = moving if snapshot is not None and snapshot.progress_reported else silent
 
         def answered(confirmed: bool | None) -> None:
             if confirmed:
@@ -203,10 +214,8 @@ class KostyorApp(App[int]):
         )
 
     def _run_action(self, cluster_id: str, action: Action) -> None:
-        command = COMMANDS[f"upgrade-{action}"]
-        self._run_command(
-            command, {"cluster": cluster_id}, f"{action} {self.service.name(cluster_id)}"
-        )
+        title = f"the {action} of the upgrade of {printable(self.service.name(cluster_id))}"
+        self._run_command(COMMANDS[f"upgrade-{action}"], {"cluster": cluster_id}, title)
 
     def _refused_read_only(self, what: str) -> bool:
         """True, and the operator told why, when read-only mode refuses `what`."""
@@ -271,7 +280,7 @@ class KostyorApp(App[int]):
 
         self.push_screen(
             ConfirmScreen(
-                f"Send {run.title} anyway?",
+                f"Send {run.title} anyway?" if run.command.action else f"Run {run.title} anyway?",
                 FORCE_DETAIL.format(reason=printable(refusal.message)),
                 "Send anyway",
             ),

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from itertools import pairwise
 
 from kostyor_tui.domain import order
 from kostyor_tui.domain.fleet import HostRecord, ServiceRecord, Topology, service_name
@@ -180,6 +181,17 @@ def host_states(
         else:
             states[host_id] = HostState.PENDING
     return states
+
+
+def recent_pace(done_at: Sequence[datetime], window: int = 20) -> timedelta | None:
+    """How long a step takes now: the median gap between the last `window` steps done (the
+    server's own times). A pause or an outage is one long gap, which the median ignores;
+    an earlier run's steps are another upgrade's and never counted."""
+    recent = sorted(done_at)[-(window + 1) :]
+    gaps = sorted(later - earlier for earlier, later in pairwise(recent))
+    if not gaps:
+        return None
+    return gaps[len(gaps) // 2]
 
 
 def eta(start: datetime | None, now: datetime, done: int, total: int) -> timedelta | None:

@@ -26,7 +26,10 @@ class MainScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("o", "open_upgrade", "Upgrade view", id="main.open_upgrade"),
         Binding("u", "start_upgrade", "Start upgrade", id="main.start_upgrade"),
-        Binding("t", "toggle_hosts", "Hosts/Components", id="main.toggle_hosts"),
+        # From any widget of the screen: never typed into the wrong one.
+        Binding("slash", "filter", "Filter", id="main.filter"),
+        Binding("t", "toggle_hosts", "Hosts/Components", show=False, id="main.toggle_hosts"),
+        Binding("R", "running", "Running upgrades", show=False, id="main.running"),
         Binding("tab", "app.focus_next", "Next pane", show=False, id="main.next_pane"),
         Binding("escape", "back", "Clear filter", show=False, id="main.back"),
     ]
@@ -73,7 +76,8 @@ class MainScreen(Screen[None]):
             self._show_detail()
 
     def _clusters_changed(self, clusters: tuple[Cluster, ...]) -> None:
-        self.cluster_list.show(clusters)
+        service = service_of(self)
+        self.cluster_list.show(clusters, service.snapshots, service.clock())
         if self._pending_select and any(c.id == self._pending_select for c in clusters):
             self.select_cluster(self._pending_select)
             self._pending_select = None
@@ -87,6 +91,8 @@ class MainScreen(Screen[None]):
             self._pending_select = cluster_id
 
     def _snapshots_changed(self, snapshots: dict[str, ClusterSnapshot]) -> None:
+        service = service_of(self)
+        self.cluster_list.show(service.clusters, snapshots, service.clock())
         if snapshots.get(self.selected_cluster_id or "") is not self.detail.shown_snapshot:
             self._show_detail()
 
@@ -150,6 +156,16 @@ class MainScreen(Screen[None]):
 
     def action_toggle_hosts(self) -> None:
         self.detail.toggle_tab()
+
+    def action_filter(self) -> None:
+        self.cluster_list.focus_filter()
+
+    def action_running(self) -> None:
+        only = self.cluster_list.toggle_unfinished()
+        self.notify(
+            "Showing the unfinished upgrades only (R: every cluster)" if only else "Every cluster",
+            timeout=2,
+        )
 
     def show_tab(self, tab: str) -> None:
         self.detail.query_one(TabbedContent).active = tab

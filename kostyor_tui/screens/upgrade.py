@@ -1,24 +1,29 @@
-"""The upgrade screen: progress, host table, event log and the four control buttons."""
+"""The upgrade view: how far, what now, how it ended; the hosts in engine order, the event
+log, and Pause / Continue / Rollback / Cancel."""
 
+from datetime import datetime
+from pathlib import Path
 from typing import ClassVar
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Label
+from textual.widgets import Button, Footer, Input, Label
 
 from kostyor_tui.api.models import Cluster
 from kostyor_tui.domain.lifecycle import Action
+from kostyor_tui.domain.statuses import MOVING
+from kostyor_tui.domain.text import printable
 from kostyor_tui.service import service_of
+from kostyor_tui.service.connection import ConnectionState
 from kostyor_tui.service.snapshots import ClusterSnapshot
-from kostyor_tui.widgets.badges import status_text
+from kostyor_tui.widgets import upgrade_view
 from kostyor_tui.widgets.keyed_table import KeyedTable
 from kostyor_tui.widgets.requests import ActionRequested, StartUpgradeRequested
 from kostyor_tui.widgets.status_header import StatusHeader
-from kostyor_tui.widgets.upgrade_panel import EventLog, ProgressPanel, upgrade_host_rows
+from kostyor_tui.widgets.upgrade_panel import EventLog, ProgressPanel
 
 ACTION_LABELS: dict[str, str] = {
     "pause": "Pause",
@@ -26,21 +31,6 @@ ACTION_LABELS: dict[str, str] = {
     "rollback": "Rollback",
     "cancel": "Cancel",
 }
-
-
-def title_text(cluster_name: str, snapshot: ClusterSnapshot | None) -> Text:
-    text = Text(f"Upgrade of {cluster_name}", style="bold")
-    if snapshot is None:
-        text.append("  loading…", style="#8a8a8a")
-        return text
-    upgrade = snapshot.upgrade
-    if upgrade is None:
-        text.append("  no upgrade yet (u starts one)", style="#8a8a8a")
-        return text
-    text.append(f"  {upgrade.from_version or '?'} → {upgrade.to_version or '?'}  ")
-    text.append_text(status_text(snapshot.status))
-    text.append(f"\nid {upgrade.id}  ·  engine {upgrade.engine or 'node-by-node'}", style="#a8a8a8")
-    return text
 
 
 class UpgradeScreen(Screen[None]):
@@ -52,7 +42,11 @@ class UpgradeScreen(Screen[None]):
         Binding("c", "upgrade('continue')", "Continue", id="upgrade.continue"),
         Binding("b", "upgrade('rollback')", "Rollback", id="upgrade.rollback"),
         Binding("x", "upgrade('cancel')", "Cancel", id="upgrade.cancel"),
-        Binding("u", "start_upgrade", "New upgrade", id="upgrade.start"),
+        Binding("u", "start_upgrade", "New upgrade", show=False, id="upgrade.start"),
+        Binding("f", "toggle_follow", "Follow the step", show=False, id="upgrade.follow"),
+        Binding("slash", "search_hosts", "Search hosts", show=False, id="upgrade.search"),
+        Binding("l", "toggle_log", "Full-screen log", show=False, id="upgrade.log"),
+        Binding("e", "export_log", "Export the log", show=False, id="upgrade.export"),
         # When an action is not valid now its binding above is hidden and passes the key
         # on to these, which ask anyway: the answer says why not (and offers to force it).
         Binding("p", "ask('pause')", show=False, id="upgrade.pause_anyway"),
@@ -66,11 +60,13 @@ class UpgradeScreen(Screen[None]):
         self.cluster_id = cluster_id
         self._profile = profile
         self._api_url = api_url
+        self.following = True
+        self._shown: ClusterSnapshot | None = None
+        self._connected: bool | None = None
 
     @property
     def cluster_name(self) -> str:
-        cluster = service_of(self).cluster(self.cluster_id)
-        return (cluster.name if cluster else None) or self.cluster_id
+        return service_of(self).name(self.cluster_id)
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(self._profile, self._api_url)
@@ -80,6 +76,7 @@ class UpgradeScreen(Screen[None]):
             with Horizontal(id="upgrade-buttons"):
                 for action, label in ACTION_LABELS.items():
                     yield Button(label, id=f"action-{action}", disabled=True, compact=True)
+            yield Input(placeholder="/ search hosts", id="host-search")
             yield KeyedTable(
                 [
                     ("", "marker"),
@@ -103,6 +100,7 @@ class UpgradeScreen(Screen[None]):
         self._show(self._shown)
         self.watch(service, "snapshots", self._snapshots_changed, init=False)
         self.watch(service, "clusters", self._clusters_changed, init=False)
+        self.watch(service, "connection", self._connection_changed)
         self.query_one("#upgrade-hosts", KeyedTable).focus()
 
     def on_unmount(self) -> None:
@@ -118,20 +116,50 @@ class UpgradeScreen(Screen[None]):
         self._show(snapshot)
 
     def _clusters_changed(self, clusters: tuple[Cluster, ...]) -> None:
+        self._show_title()
+
+    def _connection_changed(self, state: ConnectionState) -> None:
+        """Log the connection lost and back: the post-mortem must show the gaps."""
+        now = service_of(self).clock()
+        if self._connected and state.connected is False:
+            self.query_one(EventLog).note(now, f"connection lost: {state.error or '?'}")
+        elif self._connected is False and state.connected:
+            since = state.last_good_at or now
+            self.query_one(EventLog).note(since, "connection back")
+        if state.connected is not None and state.connected != self._connected:
+            self._connected = state.connected
+            self._show(self._shown)
+
+    def _show_title(self) -> None:
+        service = service_of(self)
         self.query_one("#upgrade-title", Label).update(
-            title_text(self.cluster_name, service_of(self).snapshot(self.cluster_id))
+            upgrade_view.title(self.cluster_name, self._shown, service.clock())
         )
 
     def _show(self, snapshot: ClusterSnapshot | None) -> None:
         service = service_of(self)
-        self.query_one("#upgrade-title", Label).update(title_text(self.cluster_name, snapshot))
-        self.query_one(ProgressPanel).show(snapshot, service.clock())
+        self._show_title()
+        stale = service.connection.connected is False
+        self.query_one(ProgressPanel).show(snapshot, stale)
         allowed = service.allowed_actions(self.cluster_id)
         for action in ACTION_LABELS:
             self.query_one(f"#action-{action}", Button).disabled = action not in allowed
         if snapshot is not None:
-            self.query_one("#upgrade-hosts", KeyedTable).sync_rows(upgrade_host_rows(snapshot))
+            self._show_hosts(snapshot)
         self.refresh_bindings()
+
+    def _show_hosts(self, snapshot: ClusterSnapshot) -> None:
+        table = self.query_one("#upgrade-hosts", KeyedTable)
+        query = self.query_one("#host-search", Input).value.strip().lower()
+        rows = upgrade_view.host_rows(snapshot)
+        if query:
+            rows = [row for row in rows if query in str(row[1][1]).lower()]
+        table.sync_rows(rows)
+        followed = upgrade_view.followed_host(snapshot)
+        if self.following and followed is not None and snapshot.status in MOVING:
+            table.select_key(followed)
+
+    # Keys -----------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The footer shows the actions valid now; the others are hidden (not greyed out),
@@ -141,6 +169,11 @@ class UpgradeScreen(Screen[None]):
         return not (action == "start_upgrade" and service_of(self).read_only)
 
     def action_back(self) -> None:
+        search = self.query_one("#host-search", Input)
+        if search.has_focus or search.value:
+            search.value = ""
+            self.query_one("#upgrade-hosts", KeyedTable).focus()
+            return
         self.dismiss()
 
     def action_upgrade(self, action: Action) -> None:
@@ -152,8 +185,43 @@ class UpgradeScreen(Screen[None]):
     def action_start_upgrade(self) -> None:
         self.post_message(StartUpgradeRequested(self.cluster_id))
 
+    def action_toggle_follow(self) -> None:
+        self.following = not self.following
+        self.notify(
+            "Following the step" if self.following else "Not following: the cursor stays put",
+            timeout=2,
+        )
+        if self._shown is not None:
+            self._show_hosts(self._shown)
+
+    def action_search_hosts(self) -> None:
+        self.query_one("#host-search", Input).focus()
+
+    def action_toggle_log(self) -> None:
+        self.query_one("#upgrade-body").toggle_class("log-only")
+
+    def action_export_log(self) -> None:
+        name = "".join(c if c.isalnum() or c in "-_" else "_" for c in self.cluster_name)
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        path = Path.cwd() / f"kostyor-{name}-{stamp}.log"
+        try:
+            self.query_one(EventLog).export(path)
+        except OSError as error:
+            self.notify(f"Could not write {path}: {error.strerror}", severity="error")
+            return
+        self.notify(f"Event log written to {printable(str(path))}", markup=False)
+
+    @on(Input.Changed, "#host-search")
+    def _search_changed(self) -> None:
+        if self._shown is not None:
+            self._show_hosts(self._shown)
+
+    @on(Input.Submitted, "#host-search")
+    def _search_done(self) -> None:
+        self.query_one("#upgrade-hosts", KeyedTable).focus()
+
     @on(Button.Pressed, "#upgrade-buttons Button")
     def _button(self, event: Button.Pressed) -> None:
         action = (event.button.id or "").removeprefix("action-")
         if action in ACTION_LABELS:
-            self.action_upgrade(action)  # type: ignore[arg-type]
+            self.action_upgrade(Action(action))

@@ -32,7 +32,7 @@ from kostyor_tui.api.errors import Unreachable
 from kostyor_tui.api.models import Cluster
 from kostyor_tui.commands import COMMANDS, Arguments, Command, CommandContext
 from kostyor_tui.domain.lifecycle import Action, action_refusal, allowed_actions
-from kostyor_tui.domain.statuses import Status
+from kostyor_tui.domain.statuses import UNFINISHED, Status
 from kostyor_tui.errors import KostyorTuiError
 from kostyor_tui.operations import Operations
 from kostyor_tui.service import poller
@@ -160,6 +160,13 @@ class ApiService(DOMNode):
             with self._lock:
                 watched = list(self._watched)
                 everything, self._read_everything = self._read_everything, False
+            # Every upgrade under way is followed, so that the cluster list can show how
+            # far each has got (and what failed) without being asked.
+            watched += [
+                cluster.id
+                for cluster in self.clusters
+                if cluster.id and cluster.status in UNFINISHED and cluster.id not in watched
+            ]
             if not self._on_ui(self._poll_started):
                 return
             try:
@@ -221,8 +228,13 @@ class ApiService(DOMNode):
         self.releases = result.releases
         self.step_log = result.step_log
         self.clusters = result.clusters
-        snapshots = dict(self.snapshots)
-        changed = False
+        # Clusters no longer watched keep no snapshot: it would only grow old.
+        snapshots = {
+            cluster_id: snapshot
+            for cluster_id, snapshot in self.snapshots.items()
+            if cluster_id in result.watched
+        }
+        changed = len(snapshots) != len(self.snapshots)
         for cluster_id, snapshot in result.watched.items():
             if snapshot is None:
                 changed |= snapshots.pop(cluster_id, None) is not None

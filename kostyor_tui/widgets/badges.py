@@ -1,15 +1,33 @@
-"""Coloured badges for cluster states and upgrade statuses (plain functions → Rich Text)."""
+"""Badges for statuses and host states: a glyph and a word, so that they read without
+colour too, and the colour from the theme (`$success`, `$error`, ...), so that themes
+and NO_COLOR work."""
 
-from rich.text import Text
+from collections.abc import Mapping
+
+from textual.content import Content
 
 from kostyor_tui.domain.progress import HostState
 from kostyor_tui.domain.statuses import ClusterState, Status, cluster_state
 
+# A cluster's status as the badge of the cluster list: (glyph, word, style).
+_STATUS_BADGE: dict[Status, tuple[str, str, str]] = {
+    Status.READY: ("●", "ready", "$success"),
+    Status.NOT_READY: ("○", "not ready", "$text-muted"),
+    Status.IN_PROGRESS: ("▶", "running", "bold $warning"),
+    Status.PAUSED: ("⏸", "paused", "bold $secondary"),
+    Status.ERROR: ("✖", "failed", "bold $error"),
+    Status.ROLLBACK_IN_PROGRESS: ("↺", "rolling back", "bold $accent"),
+    Status.CANCELLED: ("■", "cancelled", "$warning"),
+    Status.SUCCEEDED: ("✔", "upgraded", "$success"),
+    Status.UNKNOWN: ("?", "unknown", "$text-muted"),
+}
+MIXED = ("◑", "mixed versions", "$warning")
+
 _STATE_STYLE = {
-    ClusterState.ACTIVE: "bold #5fd75f",
-    ClusterState.MAINTENANCE: "bold #ffd75f",
-    ClusterState.ERROR: "bold #ff5f5f",
-    ClusterState.UNKNOWN: "bold #8a8a8a",
+    ClusterState.ACTIVE: "bold $success",
+    ClusterState.MAINTENANCE: "bold $warning",
+    ClusterState.ERROR: "bold $error",
+    ClusterState.UNKNOWN: "bold $text-muted",
 }
 _STATE_MARK = {
     ClusterState.ACTIVE: "●",
@@ -18,44 +36,53 @@ _STATE_MARK = {
     ClusterState.UNKNOWN: "?",
 }
 
-_STATUS_STYLE = {
-    Status.READY: "#5fd75f",
-    Status.NOT_READY: "#8a8a8a",
-    Status.IN_PROGRESS: "bold #ffd75f",
-    Status.PAUSED: "bold #5fafff",
-    Status.ERROR: "bold #ff5f5f",
-    Status.CANCELLED: "#d7875f",
-    Status.ROLLBACK_IN_PROGRESS: "bold #d787ff",
-    Status.SUCCEEDED: "bold #5fd75f",
-    Status.UNKNOWN: "#8a8a8a",
-}
-
 _HOST_STYLE = {
-    HostState.UPGRADED: "#5fd75f",
-    HostState.IN_PROGRESS: "bold #ffd75f",
-    HostState.PENDING: "#8a8a8a",
+    HostState.UPGRADED: "$success",
+    HostState.IN_PROGRESS: "bold $warning",
+    HostState.PENDING: "$text-muted",
 }
 
 
-def state_badge(status: Status) -> Text:
-    """`● active` / `◐ maintenance` / `✖ error` in the state's colour."""
+def status_badge(status: Status, versions: Mapping[str, int] | None = None) -> Content:
+    """`▶ running`, `✖ failed`, ...; `◑ mixed versions` for a cluster at rest whose
+    instances disagree (known only for a cluster whose services were read)."""
+    glyph, word, style = _STATUS_BADGE.get(status, _STATUS_BADGE[Status.UNKNOWN])
+    if (
+        versions is not None
+        and len(versions) > 1
+        and status
+        not in (
+            Status.IN_PROGRESS,
+            Status.PAUSED,
+            Status.ERROR,
+            Status.ROLLBACK_IN_PROGRESS,
+        )
+    ):
+        glyph, word, style = MIXED
+    return Content.styled(f"{glyph} {word}", style)
+
+
+def state_badge(status: Status) -> Content:
+    """`● active` / `◐ maintenance` / `✖ error`."""
     state = cluster_state(status)
-    return Text(f"{_STATE_MARK[state]} {state.value}", style=_STATE_STYLE[state])
+    return Content.styled(f"{_STATE_MARK[state]} {state.value}", _STATE_STYLE[state])
 
 
-def state_mark(status: Status) -> Text:
-    """The state as one coloured mark, for the narrow sidebar."""
-    state = cluster_state(status)
-    return Text(_STATE_MARK[state], style=_STATE_STYLE[state])
-
-
-def status_text(status: Status | None) -> Text:
-    """A Kostyor status in its colour (`unknown` for none)."""
+def status_content(status: Status | None) -> Content:
+    """A Kostyor status in the colour of its badge (`unknown` for none)."""
     status = status or Status.UNKNOWN
-    return Text(status.value, style=_STATUS_STYLE.get(status, ""))
+    _, _, style = _STATUS_BADGE.get(status, _STATUS_BADGE[Status.UNKNOWN])
+    return Content.styled(status.value, style)
 
 
-def host_state_text(state: HostState | None) -> Text:
+def host_state_content(
+    state: HostState | None, *, failed: bool = False, finished: bool = False
+) -> Content:
+    """A host's state in the upgrade; `finished`: the upgrade will not move it any more."""
+    if failed:
+        return Content.styled("FAILED", "bold $error")
     if state is None:
-        return Text("—", style="#8a8a8a")
-    return Text(state.value, style=_HOST_STYLE[state])
+        return Content.styled("—", "$text-muted")
+    if finished and state is HostState.IN_PROGRESS:
+        return Content.styled("partly upgraded", "$warning")
+    return Content.styled(state.value, _HOST_STYLE[state])

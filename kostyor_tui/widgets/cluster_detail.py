@@ -2,26 +2,23 @@
 
 from collections.abc import Mapping, Sequence
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Static, TabbedContent, TabPane
+from textual.content import Content
+from textual.widgets import Static, TabbedContent, TabPane, Tabs
 
 from kostyor_tui.api.models import Cluster
 from kostyor_tui.domain import fleet
+from kostyor_tui.domain.text import printable
 from kostyor_tui.service.snapshots import ClusterSnapshot
-from kostyor_tui.widgets.badges import host_state_text, state_badge, status_text
+from kostyor_tui.widgets.badges import host_state_content, state_badge, status_badge, status_content
 from kostyor_tui.widgets.keyed_table import KeyedTable, Row
-
-HOSTS_SHOWN = 1
 
 
 def hosts_summary(hostnames: Sequence[str]) -> str:
-    """`ctl-01` or `12 hosts` — short enough for one cell (the Hosts tab has them all)."""
-    if len(hostnames) <= HOSTS_SHOWN:
-        return ", ".join(hostnames) or "—"
-    return f"{len(hostnames)} hosts"
+    """How many hosts run it: short enough for a narrow pane (the Hosts tab has them)."""
+    return str(len(hostnames)) if hostnames else "—"
 
 
 def component_table_rows(snapshot: ClusterSnapshot) -> list[tuple[str, Row]]:
@@ -30,12 +27,14 @@ def component_table_rows(snapshot: ClusterSnapshot) -> list[tuple[str, Row]]:
         upgradable = any(
             fleet.upgradable(version, snapshot.releases) for version, _ in component.versions
         )
-        version = Text(component.version, style="bold #ffd75f" if component.mixed else "")
+        version = Content.styled(
+            printable(component.version), "bold $warning" if component.mixed else ""
+        )
         rows.append(
             (
                 component.name,
                 (
-                    component.name,
+                    printable(component.name),
                     version,
                     hosts_summary(component.hosts),
                     "yes" if upgradable else "no",
@@ -47,16 +46,18 @@ def component_table_rows(snapshot: ClusterSnapshot) -> list[tuple[str, Row]]:
 
 def host_table_rows(snapshot: ClusterSnapshot) -> list[tuple[str, Row]]:
     names = snapshot.hostnames
+    reported = snapshot.progress_reported
     rows = []
     for host_id in snapshot.host_order:
         versions: Mapping[str, int] = snapshot.host_versions.get(host_id, {})
+        state = snapshot.host_states.get(host_id) if reported else None
         rows.append(
             (
                 host_id,
                 (
-                    names.get(host_id, host_id),
-                    fleet.format_version_counts(versions) or "—",
-                    host_state_text(snapshot.host_states.get(host_id)),
+                    printable(names.get(host_id, host_id)),
+                    printable(fleet.format_version_counts(versions)) or "—",
+                    host_state_content(state),
                     str(sum(versions.values())),
                 ),
             )
@@ -64,43 +65,52 @@ def host_table_rows(snapshot: ClusterSnapshot) -> list[tuple[str, Row]]:
     return rows
 
 
-def upgrade_line(snapshot: ClusterSnapshot) -> Text:
+def upgrade_line(snapshot: ClusterSnapshot) -> Content:
     """The current upgrade in one line."""
     upgrade = snapshot.upgrade
-    text = Text("Upgrade  ", style="bold")
+    head = ("Upgrade  ", "bold")
     if upgrade is None:
-        text.append("none", style="#8a8a8a")
-        return text
-    text.append(f"{upgrade.from_version or '?'} → {upgrade.to_version or '?'}  ")
-    text.append_text(status_text(snapshot.status))
+        return Content.assemble(head, ("none", "$text-muted"))
+    versions = printable(f"{upgrade.from_version or '?'} → {upgrade.to_version or '?'}")
+    parts: list[str | tuple[str, str] | Content] = [
+        head,
+        f"{versions}  ",
+        status_content(snapshot.status),
+    ]
     done = snapshot.progress
-    if done is not None:
-        text.append(
+    if done is not None and snapshot.progress_reported:
+        parts.append(
             f"  nodes {done.nodes_upgraded}/{done.nodes_total}"
             f"  services {done.services_upgraded}/{done.services_total}"
         )
-    return text
+    elif done is not None:
+        parts.append(("  progress not reported by this server", "$text-muted"))
+    return Content.assemble(*parts)
 
 
-def summary_text(cluster: Cluster, snapshot: ClusterSnapshot | None, region: str | None) -> Text:
-    text = Text()
-    text.append(cluster.name or "(no name)", style="bold")
-    text.append("  ")
-    text.append_text(state_badge(cluster.status))
-    text.append("  ")
-    text.append_text(status_text(cluster.status))
-    text.append(f"\nid {cluster.id}  ·  region {region or '—'}\n", style="#a8a8a8")
-    text.append("Version  ", style="bold")
-    text.append(cluster.version or "unknown")
-    if snapshot is not None and snapshot.version_counts:
-        counts = fleet.format_version_counts(snapshot.version_counts)
-        text.append(f"  ({counts})", style="#a8a8a8")
-    text.append("\n")
+def summary_text(cluster: Cluster, snapshot: ClusterSnapshot | None, region: str | None) -> Content:
+    counts = snapshot.version_counts if snapshot is not None else None
+    parts: list[str | tuple[str, str] | Content] = [
+        (printable(cluster.name or "(no name)"), "bold"),
+        "  ",
+        status_badge(cluster.status, counts),
+        "  ",
+        state_badge(cluster.status),
+        (
+            f"\nid {printable(cluster.id or '?')}  ·  region {printable(region or '—')}\n",
+            "$text-muted",
+        ),
+        ("Version  ", "bold"),
+        printable(cluster.version or "unknown"),
+    ]
+    if counts:
+        parts.append((f"  ({printable(fleet.format_version_counts(counts))})", "$text-muted"))
+    parts.append("\n")
     if snapshot is None:
-        text.append("Upgrade  loading…", style="#8a8a8a")
+        parts.append(("Upgrade  loading…", "$text-muted"))
     else:
-        text.append_text(upgrade_line(snapshot))
-    return text
+        parts.append(upgrade_line(snapshot))
+    return Content.assemble(*parts)
 
 
 class ClusterDetail(Vertical):
@@ -134,6 +144,11 @@ class ClusterDetail(Vertical):
                     ],
                     id="host-table",
                 )
+
+    def on_mount(self) -> None:
+        # The tab strip never takes the focus (Tab would land there, where j/k do nothing):
+        # `t` switches tabs.
+        self.query_one(Tabs).can_focus = False
 
     @property
     def component_table(self) -> KeyedTable:

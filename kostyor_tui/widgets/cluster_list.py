@@ -1,6 +1,9 @@
-"""The cluster list sidebar: a state badge per cluster and a `/` filter."""
+"""The cluster list sidebar: a badge per cluster that tells its state at a glance (glyph
+and colour), the running upgrades' progress, a `/` filter, a sort order, and a view of
+the unfinished upgrades only."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import ClassVar
 
 from rich.text import Text
@@ -8,17 +11,35 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.content import Content
 from textual.message import Message
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable, Input, Label
 
 from kostyor_tui.api.models import Cluster
-from kostyor_tui.domain.statuses import cluster_state
-from kostyor_tui.widgets.badges import state_mark
+from kostyor_tui.domain.statuses import UNFINISHED, Status, cluster_state
+from kostyor_tui.domain.text import printable
+from kostyor_tui.service.snapshots import ClusterSnapshot
+from kostyor_tui.widgets import upgrade_view
+from kostyor_tui.widgets.badges import status_badge
 from kostyor_tui.widgets.keyed_table import KeyedTable, Row
+
+SORTS: tuple[str, ...] = ("name", "attention", "progress")
+# Problems first: what needs an operator now, then what runs, then what rests.
+ATTENTION = (
+    Status.ERROR,
+    Status.ROLLBACK_IN_PROGRESS,
+    Status.PAUSED,
+    Status.IN_PROGRESS,
+    Status.CANCELLED,
+    Status.UNKNOWN,
+    Status.NOT_READY,
+    Status.READY,
+    Status.SUCCEEDED,
+)
 
 
 def matches(cluster: Cluster, query: str) -> bool:
-    """Case-insensitive match on name, id, version, status and state."""
+    """Case-insensitive match on name, id, version, status, state and badge."""
     query = query.strip().lower()
     if not query:
         return True
@@ -28,16 +49,78 @@ def matches(cluster: Cluster, query: str) -> bool:
         cluster.version,
         cluster.status.value,
         cluster_state(cluster.status).value,
+        status_badge(cluster.status).plain,
     )
     return any(query in (value or "").lower() for value in fields)
 
 
-def cluster_rows(clusters: Iterable[Cluster], query: str) -> list[tuple[str, Row]]:
+def upgrade_cell(snapshot: ClusterSnapshot | None, now: datetime) -> str:
+    """A running upgrade's progress, ETA and elapsed time, as far as they are known."""
+    if snapshot is None or snapshot.upgrade is None or snapshot.progress is None:
+        return ""
+    if snapshot.status not in UNFINISHED:
+        return ""
+    parts = []
+    done = snapshot.progress
+    if snapshot.progress_reported and done.services_total:
+        parts.append(f"{100 * done.services_upgraded // done.services_total}%")
+    left = upgrade_view.eta(snapshot)
+    if left is not None:
+        parts.append(f"ETA {upgrade_view.duration(left)}")
+    start = snapshot.upgrade.upgrade_start_time
+    if start is not None:
+        parts.append(f"⏱ {upgrade_view.duration(now - start)}")
+    return " ".join(parts)
+
+
+def _sort_key(
+    sort: str, snapshots: Mapping[str, ClusterSnapshot]
+) -> Callable[[Cluster], tuple[object, ...]]:
+    def by_name(cluster: Cluster) -> tuple[object, ...]:
+        return ((cluster.name or "").lower(), cluster.id or "")
+
+    def by_attention(cluster: Cluster) -> tuple[object, ...]:
+        rank = ATTENTION.index(cluster.status) if cluster.status in ATTENTION else 0
+        return (rank, *by_name(cluster))
+
+    def by_progress(cluster: Cluster) -> tuple[object, ...]:
+        snapshot = snapshots.get(cluster.id or "")
+        done = snapshot.progress if snapshot is not None else None
+        share = done.services_upgraded / done.services_total if done and done.services_total else 2
+        running = cluster.status in UNFINISHED
+        return (not running, share, *by_name(cluster))
+
+    return {"name": by_name, "attention": by_attention, "progress": by_progress}[sort]
+
+
+def cluster_rows(
+    clusters: Iterable[Cluster],
+    query: str,
+    snapshots: Mapping[str, ClusterSnapshot] | None = None,
+    *,
+    sort: str = "name",
+    only_unfinished: bool = False,
+    now: datetime | None = None,
+) -> list[tuple[str, Row]]:
+    snapshots = snapshots or {}
+    now = now or datetime.now()
     rows = []
-    for cluster in sorted(clusters, key=lambda c: ((c.name or "").lower(), c.id or "")):
-        if cluster.id and matches(cluster, query):
-            name = Text(cluster.name or cluster.id, overflow="ellipsis", no_wrap=True)
-            rows.append((cluster.id, (state_mark(cluster.status), name, cluster.version or "?")))
+    for cluster in sorted(clusters, key=_sort_key(sort, snapshots)):
+        if not cluster.id or not matches(cluster, query):
+            continue
+        if only_unfinished and cluster.status not in UNFINISHED:
+            continue
+        snapshot = snapshots.get(cluster.id)
+        counts = snapshot.version_counts if snapshot is not None else None
+        badge = status_badge(cluster.status, counts)
+        glyph = Content.styled(badge.plain.split(" ", 1)[0], badge.spans[0].style)
+        name = Text(printable(cluster.name or cluster.id), overflow="ellipsis", no_wrap=True)
+        rows.append(
+            (
+                cluster.id,
+                (glyph, name, upgrade_cell(snapshot, now)),
+            )
+        )
     return rows
 
 
@@ -45,7 +128,7 @@ class ClusterList(Vertical):
     """Filter input over a table of clusters; posts `Highlighted` and `Chosen`."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "focus_filter", "Filter", id="clusters.filter"),
+        Binding("s", "cycle_sort", "Sort", show=False, id="clusters.sort"),
     ]
 
     class Highlighted(Message):
@@ -61,13 +144,18 @@ class ClusterList(Vertical):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._clusters: tuple[Cluster, ...] = ()
+        self._snapshots: Mapping[str, ClusterSnapshot] = {}
+        self._now: datetime | None = None
+        self.sort = SORTS[0]
+        self.only_unfinished = False
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="/ filter clusters", id="cluster-filter")
         yield KeyedTable(
-            [("", "state"), ("Cluster", "name"), ("Version", "version")],
+            [("", "state"), ("Cluster", "name"), ("Upgrade", "upgrade")],
             id="cluster-table",
         )
+        yield Label("", id="cluster-empty")
 
     @property
     def table(self) -> KeyedTable:
@@ -81,22 +169,67 @@ class ClusterList(Vertical):
     def shown_ids(self) -> list[str]:
         return self.table.row_keys
 
-    def show(self, clusters: Sequence[Cluster]) -> None:
+    def show(
+        self,
+        clusters: Sequence[Cluster],
+        snapshots: Mapping[str, ClusterSnapshot] | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        """Show `clusters`, with what `snapshots` tell of their upgrades as of `now` (the
+        service's clock)."""
         self._clusters = tuple(clusters)
+        if snapshots is not None:
+            self._snapshots = snapshots
+        self._now = now
         self._refilter()
 
     def _refilter(self) -> None:
         table = self.table
         before = table.cursor_key
-        table.sync_rows(cluster_rows(self._clusters, self.filter_text))
+        rows = cluster_rows(
+            self._clusters,
+            self.filter_text,
+            self._snapshots,
+            sort=self.sort,
+            only_unfinished=self.only_unfinished,
+            now=self._now,
+        )
+        table.sync_rows(rows)
+        self._show_empty(bool(rows))
         if table.cursor_key != before:
             self.post_message(self.Highlighted(table.cursor_key))
+
+    def _show_empty(self, any_shown: bool) -> None:
+        """Say what is empty and what to do, instead of a blank table."""
+        label = self.query_one("#cluster-empty", Label)
+        if any_shown:
+            text = ""
+        elif not self._clusters:
+            text = "No cluster yet: d discovers one."
+        elif self.only_unfinished:
+            text = "No upgrade is under way (R shows every cluster)."
+        else:
+            text = f"No cluster matches {printable(self.filter_text)!r} (esc clears)."
+        label.update(text)
+        label.display = bool(text)
 
     def select(self, cluster_id: str) -> bool:
         return self.table.select_key(cluster_id)
 
-    def action_focus_filter(self) -> None:
+    def focus_filter(self) -> None:
         self.query_one("#cluster-filter", Input).focus()
+
+    def action_cycle_sort(self) -> None:
+        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+        placeholder = f"/ filter clusters · sorted by {self.sort}"
+        self.query_one("#cluster-filter", Input).placeholder = placeholder
+        self._refilter()
+        self.notify(f"Clusters sorted by {self.sort}", timeout=2)
+
+    def toggle_unfinished(self) -> bool:
+        self.only_unfinished = not self.only_unfinished
+        self._refilter()
+        return self.only_unfinished
 
     @on(Input.Changed, "#cluster-filter")
     def _filter_changed(self) -> None:

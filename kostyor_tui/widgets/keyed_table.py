@@ -66,6 +66,10 @@ class KeyedTable(DataTable[object]):
             return self._update_cells(rows)
         cursor_key = self.cursor_key
         self.clear()
+        # Other rows (another cluster): the widths start again from the headers, so that
+        # each cluster's table fits it, neither cut short nor left wide by the last one.
+        for spec in self.columns.values():
+            spec.content_width = cell_width(spec.label)
         self._order = keys
         self._rows = dict(rows)
         self._widen(

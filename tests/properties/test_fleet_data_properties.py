@@ -30,12 +30,12 @@ from kostyor_tui.cli import main
 from kostyor_tui.headless.exit_codes import MEANINGS
 from kostyor_tui.service.events import describe_changes
 from kostyor_tui.service.snapshots import build_snapshot
+from kostyor_tui.widgets import upgrade_view
 from kostyor_tui.widgets.cluster_detail import (
     component_table_rows,
     host_table_rows,
     summary_text,
 )
-from kostyor_tui.widgets.upgrade_panel import step_text, upgrade_host_rows
 from tests.support.faultproxy import Fault, FaultProxy
 
 RELEASES = ["liberty", "mitaka", "newton", "ocata"]
@@ -121,8 +121,11 @@ def _render_everything(snapshot: Any) -> None:
     summary_text(snapshot.cluster, snapshot, "RegionOne")
     component_table_rows(snapshot)
     host_table_rows(snapshot)
-    upgrade_host_rows(snapshot)
-    step_text(snapshot)
+    upgrade_view.host_rows(snapshot)
+    upgrade_view.step_line(snapshot, stale=False)
+    upgrade_view.title("lab", snapshot, datetime(2026, 11, 24, 23, 31))
+    upgrade_view.bars(snapshot)
+    upgrade_view.followed_host(snapshot)
 
 
 @settings(max_examples=300, deadline=None)

@@ -87,7 +87,7 @@ async def test_start_an_upgrade_through_the_dialog_and_watch_it_advance(server_f
             lambda: app.service.snapshot(cluster_id).progress.services_upgraded > first + 3,
             "services upgraded to advance",
         )
-        label = str(screen.query_one("#services-label").render())
+        label = str(screen.query_one("#bar-label-1").render())
         done = app.service.snapshot(cluster_id).progress
         assert label.startswith("Services ") and f"/{done.services_total}" in label
         await wait_for(pilot, lambda: screen.query_one("#event-log").line_count > 3, "events")
@@ -135,7 +135,10 @@ async def test_rollback_through_the_confirmation(server_factory, make_app):
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
         confirm = app.screen
         assert "home_lab" in str(confirm.query_one("#confirm-question").render())
-        assert app.focused is confirm.query_one("#confirm-no", Button)
+        # The safe answer is the default: "No" has the focus.
+        await wait_for(
+            pilot, lambda: app.focused is confirm.query_one("#confirm-no", Button), "No focused"
+        )
         await pilot.press("y")
         await wait_for(
             pilot,
