@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from kostyor_tui.server.cli import main
-from kostyor_tui.server.store import _SCHEMA, Opened, Store
+from kostyor_tui.server.store import _SCHEMA_V1, SCHEMA_VERSION, Opened, Store
 from kostyor_tui.server.topology import role_based_hosts
 from tests.server.rawhttp import RawConnection
 from tests.server.waiting import (
@@ -150,7 +150,7 @@ def test_a_database_replaced_under_the_server_is_left_as_it_was_put(server_facto
         assert db.execute("SELECT COUNT(*) FROM upgrades").fetchone() == (0,)
     # Restarted, the server serves the replacement as it is: not seeded, not mixed.
     restarted = server_factory(db_path=db_path)
-    assert restarted.opened == Opened(created=False, version_found=1)
+    assert restarted.opened == Opened(created=False, version_found=SCHEMA_VERSION)
     clusters = httpx.get(restarted.url + "/clusters").json()
     assert [cluster["name"] for cluster in clusters] == ["restored"]
 
@@ -321,7 +321,7 @@ def test_a_full_disk_is_a_507_and_the_server_goes_on(tmp_path: Path) -> None:
 def test_an_unversioned_database_is_migrated(tmp_path: Path) -> None:
     db_path = tmp_path / "unversioned.sqlite3"
     with sqlite3.connect(db_path) as db:  # as servers made them before schema versions
-        db.executescript(_SCHEMA)
+        db.executescript(_SCHEMA_V1)
         db.execute(
             "INSERT INTO clusters (id, name, status, version)"
             " VALUES ('c1', 'old', 'READY FOR UPGRADE', 'mitaka')"
@@ -332,7 +332,7 @@ def test_an_unversioned_database_is_migrated(tmp_path: Path) -> None:
             {"id": "c1", "name": "old", "status": "READY FOR UPGRADE", "version": "mitaka"}
         ]
     with sqlite3.connect(db_path) as db:
-        assert db.execute("PRAGMA user_version").fetchone() == (1,)
+        assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
 
 
 @pytest.mark.skipif(
