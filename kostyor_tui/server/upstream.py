@@ -48,7 +48,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kostyor_tui.domain.lifecycle import ACTIONS, UNKNOWN_VERSION, Action
@@ -174,6 +174,14 @@ def html_page(status: int, headers: Mapping[str, str] | None = None) -> Response
 async def http_error(request: Request, error: Exception) -> Response:
     """No route for the path (or a trailing slash): HTML 404; not for the method: HTML 405."""
     assert isinstance(error, HTTPException)
+    if error.status_code == 405:
+        # Every method the path has, as werkzeug says (Starlette names one route's only).
+        allowed: set[str] = set()
+        for route in request.app.router.routes:
+            match, _ = route.matches(request.scope)
+            if match is Match.PARTIAL and isinstance(route, Route) and route.methods:
+                allowed |= route.methods
+        return html_page(405, {"Allow": ", ".join(sorted(allowed))})
     if error.status_code in _PAGES:
         return html_page(error.status_code, error.headers)
     return JSONResponse({"message": error.detail}, error.status_code, headers=error.headers)
