@@ -9,7 +9,8 @@ from pathlib import Path
 
 from platformdirs import user_data_dir
 
-from kostyor_tui.server import connections, discovery
+from kostyor_tui.server import connections, discovery, upstream
+from kostyor_tui.server.errors import BadRequest
 from kostyor_tui.server.routes import DEFAULT_MAX_CLUSTERS
 from kostyor_tui.server.runner import ServerOptions, serve
 from kostyor_tui.server.seed import SEEDS
@@ -108,6 +109,27 @@ def build_parser(prog: str = "kostyor-tui serve") -> argparse.ArgumentParser:
         description="Serve the Kostyor REST API with a simulated upgrade engine and SQLite.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument(
+        "--behave",
+        choices=upstream.BEHAVIOURS,
+        default=upstream.FIXED,
+        help="fixed (default): the real server's bugs fixed, a simulated engine; upstream:"
+        " answer as the real Kostyor server does, quirks included, with no engine",
+    )
+    parser.add_argument(
+        "--broker-down",
+        action="store_true",
+        help="upstream mode: POST /upgrades saves the upgrade, then answers 500, as the real"
+        " server does when its task broker is down",
+    )
+    parser.add_argument(
+        "--ansible-inventory",
+        type=lambda text: Path(os.path.abspath(Path(text).expanduser())),
+        default=None,
+        metavar="PATH",
+        help="upstream mode: the Ansible inventory openstack-ansible discovery reads (it takes"
+        " no parameters there); must lie inside an --inventory-dir",
+    )
     parser.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help="port (0: any free port; default 5055)"
     )
@@ -248,10 +270,37 @@ def _credentials_given(
     return auth
 
 
+def _check_behaviour(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Options of upstream mode are refused without it (exit 2); the engine's, in it, warned."""
+    if args.behave != upstream.UPSTREAM:
+        for given, option in (
+            (args.broker_down, "--broker-down"),
+            (args.ansible_inventory is not None, "--ansible-inventory"),
+        ):
+            if given:
+                parser.error(f"{option} applies to --behave upstream only")
+        return
+    if args.ansible_inventory is not None:
+        path = str(args.ansible_inventory)
+        limits = discovery.Limits(inventory_dirs=tuple(args.inventory_dir))
+        try:
+            # The check every inventory path meets (links resolved); the file is read
+            # only when discovery runs.
+            discovery.allowed_inventory_path(path, limits)
+        except BadRequest:
+            parser.error(f"--ansible-inventory {path} is not inside an --inventory-dir")
+    if args.fail_rate or args.fail_host is not None:
+        print(
+            "warning: --fail-rate and --fail-host do nothing in upstream mode: no engine runs",
+            file=sys.stderr,
+        )
+
+
 def main(argv: list[str]) -> int:
     """Parse the arguments after the word `serve` and serve until interrupted."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    _check_behaviour(parser, args)
     auth = _credentials_given(parser, args)
     options = ServerOptions(
         db_path=args.db if args.db is not None else default_db_path(),
@@ -270,6 +319,9 @@ def main(argv: list[str]) -> int:
         keep_alive_seconds=args.keep_alive_timeout,
         request_seconds=args.request_timeout,
         max_connections=args.max_connections,
+        behave=args.behave,
+        broker_down=args.broker_down,
+        ansible_inventory=args.ansible_inventory,
     )
     try:
         return serve(options)

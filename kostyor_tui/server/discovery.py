@@ -214,6 +214,12 @@ def _inventory_path(parameters: Mapping[str, str], limits: Limits) -> Path:
             "The openstack-ansible method needs inventory=PATH (a dynamic inventory JSON file)",
             {"parameters": ["inventory: required field"]},
         )
+    return allowed_inventory_path(text, limits)
+
+
+def allowed_inventory_path(text: str, limits: Limits) -> Path:
+    """`text` as the path of an inventory file, if it lies inside an allowed directory
+    (else a 400 about the `inventory` parameter)."""
     if not limits.inventory_dirs:
         raise _parameter_error(
             "inventory", "this server reads no inventory files (start it with --inventory-dir)"
@@ -285,6 +291,12 @@ def discover_openstack_ansible(parameters: Mapping[str, str], limits: Limits) ->
     _reject_unknown(parameters, {"inventory", "version"})
     version = _version(parameters, UNKNOWN_VERSION)
     path = _inventory_path(parameters, limits)
+    return Discovered(version=version, hosts=inventory_hosts(path, limits))
+
+
+def inventory_hosts(path: Path, limits: Limits) -> list[HostSpec]:
+    """The machines and services of the inventory file at `path`, an allowed path (see
+    `allowed_inventory_path`); a 400 about the `inventory` parameter if it cannot be used."""
     try:
         inventory = json.loads(read_inventory_file(path))
     except (UnicodeDecodeError, json.JSONDecodeError):
@@ -301,9 +313,8 @@ def discover_openstack_ansible(parameters: Mapping[str, str], limits: Limits) ->
             "inventory",
             f"{misnamed} host name(s) are not host names (letters, digits, '.', '-', '_')",
         )
-    discovered = Discovered(version=version, hosts=hosts)
-    _check_instances(discovered.instances, limits, "inventory")
-    return discovered
+    _check_instances(sum(len(host.services) for host in hosts), limits, "inventory")
+    return hosts
 
 
 METHODS: dict[str, Callable[[Mapping[str, str], Limits], Discovered]] = {

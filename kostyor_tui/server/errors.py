@@ -47,6 +47,16 @@ class MisdirectedRequest(ApiError):
     status_code = 421
 
 
+class InternalServerError(ApiError):
+    """What the real server answers when it fails (docs/kostyor-api.md#upstream-mode): a 500
+    whose message says nothing more, unless the real one said more."""
+
+    status_code = 500
+
+    def __init__(self, message: str = "Internal Server Error") -> None:
+        super().__init__(message)
+
+
 class ServiceUnavailable(ApiError):
     """The server cannot serve now; `retry_after` (seconds) when trying again may help."""
 

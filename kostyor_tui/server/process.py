@@ -50,6 +50,10 @@ class ServerProcess:
         random_seed: int | None = None,
         log_path: Path | None = None,
         die_with_parent: bool = False,
+        behave: str = "fixed",
+        broker_down: bool = False,
+        inventory_dirs: tuple[Path, ...] = (),
+        ansible_inventory: Path | None = None,
     ) -> None:
         self.db_path = Path(db_path)
         self.die_with_parent = die_with_parent
@@ -74,6 +78,14 @@ class ServerProcess:
         ]
         if fail_host is not None:
             self.args += ["--fail-host", fail_host]
+        # "upstream": as the real server answers (docs/kostyor-api.md#upstream-mode).
+        self.args += ["--behave", behave]
+        if broker_down:
+            self.args.append("--broker-down")
+        for directory in inventory_dirs:
+            self.args += ["--inventory-dir", str(directory)]
+        if ansible_inventory is not None:
+            self.args += ["--ansible-inventory", str(ansible_inventory)]
         # Credentials go by the environment, which only this user can read; argv is
         # shown to everyone by `ps`. Never inherited: no auth means none.
         self.env = {k: v for k, v in os.environ.items() if k != _AUTH_ENVIRONMENT}

@@ -1,5 +1,5 @@
 """The HTTP API (docs/kostyor-api.md#resources, with the fixes of #embedded-server) as a
-Starlette app."""
+Starlette app; or, in upstream mode, as the real server answers it (`upstream`)."""
 
 from collections.abc import Callable, Collection
 from typing import Any
@@ -14,20 +14,17 @@ from starlette.routing import Route
 
 from kostyor_tui.domain.lifecycle import ACTIONS, Action
 from kostyor_tui.domain.order import DEFAULT_DRIVER, DEFAULT_ENGINE, KNOWN_ENGINES
-from kostyor_tui.server import discovery, releases
+from kostyor_tui.server import discovery, releases, upstream
 from kostyor_tui.server.errors import (
     ApiError,
     BadRequest,
     NotFound,
-    PayloadTooLarge,
     ServiceUnavailable,
-    UnsupportedMediaType,
 )
 from kostyor_tui.server.guards import BasicAuth, ErrorBoundary, RequestGuard, error_response
 from kostyor_tui.server.store import Store
-from kostyor_tui.server.validation import Field, parse_json_object, validate
+from kostyor_tui.server.validation import Field, read_json_body, validate
 
-MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_MAX_CLUSTERS = 1_000
 
 DISCOVER_SCHEMA = {
@@ -52,24 +49,6 @@ def _json(body: Any, status_code: int = 200) -> JSONResponse:
     return JSONResponse(body, status_code=status_code)
 
 
-async def _body(request: Request) -> dict[str, Any]:
-    # A web page can send text/plain or a form to any server without asking it first;
-    # only a JSON body makes the browser ask (and this server never says yes).
-    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-    if media_type != "application/json":
-        raise UnsupportedMediaType(
-            "Send the request body as JSON (Content-Type: application/json)."
-        )
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES} bytes.")
-        chunks.append(chunk)
-    return parse_json_object(b"".join(chunks))
-
-
 def create_app(
     store: Store,
     *,
@@ -80,12 +59,20 @@ def create_app(
     bound_host: str = "127.0.0.1",
     allowed_hosts: Collection[str] = (),
     engine_problem: Callable[[], str | None] = lambda: None,
+    behave: str = upstream.FIXED,
+    upstream_options: upstream.UpstreamOptions | None = None,
 ) -> Starlette:
     """The API over `store`; `on_change` is called after an upgrade is started or acted on.
+
+    `behave` is `fixed` (the default: docs/kostyor-api.md#embedded-server) or `upstream`
+    (as the real server answers: docs/kostyor-api.md#upstream-mode, with `upstream_options`).
 
     `bound_host` and `allowed_hosts` say which Host headers name this server;
     `engine_problem` says what is wrong with the upgrade engine, if anything (for /healthz).
     """
+    if behave not in upstream.BEHAVIOURS:
+        raise ValueError(f"unknown behaviour {behave!r} (known: {', '.join(upstream.BEHAVIOURS)})")
+    as_released = behave == upstream.UPSTREAM
     discovery_limits = limits if limits is not None else discovery.Limits()
 
     async def list_clusters(request: Request) -> Response:
@@ -105,7 +92,7 @@ def create_app(
         return _json(list(discovery.METHODS))
 
     async def discover(request: Request) -> Response:
-        fields = validate(await _body(request), DISCOVER_SCHEMA)
+        fields = validate(await read_json_body(request), DISCOVER_SCHEMA)
         method = discovery.METHODS[fields["method"]]
         found = await run_in_threadpool(method, fields.get("parameters", {}), discovery_limits)
         cluster = await run_in_threadpool(
@@ -127,7 +114,7 @@ def create_app(
         return _json(await run_in_threadpool(store.list_upgrades, cluster_id))
 
     async def start_upgrade(request: Request) -> Response:
-        fields = validate(await _body(request), UPGRADE_SCHEMA)
+        fields = validate(await read_json_body(request), UPGRADE_SCHEMA)
         upgrade = await run_in_threadpool(
             lambda: store.create_upgrade(
                 fields["cluster_id"],
@@ -145,7 +132,7 @@ def create_app(
 
     async def act_on_upgrade(request: Request) -> Response:
         path_id = request.path_params["upgrade_id"]
-        fields = validate(await _body(request), ACTION_SCHEMA)
+        fields = validate(await read_json_body(request), ACTION_SCHEMA)
         cluster_id = fields.get("cluster_id")
         if cluster_id is None:
             cluster_id = (await run_in_threadpool(store.get_upgrade, path_id))["cluster_id"]
@@ -174,10 +161,11 @@ def create_app(
         if problem is not None:
             body = {"status": "unavailable", "database": "ok", "engine": "failing"}
             return _json({**body, "message": problem}, 503)
-        return _json({"status": "ok", "database": "ok", "engine": "running"})
+        # Upstream mode has no engine: nothing moves (docs/kostyor-api.md#quirk-no-progress).
+        engine = "off" if as_released else "running"
+        return _json({"status": "ok", "database": "ok", "engine": engine})
 
-    routes = [
-        Route("/healthz", health, methods=["GET"]),
+    fixed_routes = [
         Route("/clusters", list_clusters, methods=["GET"]),
         Route("/clusters/discover", discovery_methods, methods=["GET"]),
         Route("/clusters/discover", discover, methods=["POST"]),
@@ -193,17 +181,27 @@ def create_app(
         # Beyond the contract: every step the engine committed, for watching and testing.
         Route("/upgrades/{upgrade_id}/steps", upgrade_steps, methods=["GET"]),
     ]
-    middleware = [
-        # Outermost, so that nothing (the other middleware included) reaches uvicorn.
-        Middleware(ErrorBoundary),
-        Middleware(RequestGuard, bound_host=bound_host, allowed_hosts=allowed_hosts),
-    ]
+    # Outermost, so that nothing (the other middleware included) reaches uvicorn.
+    middleware = [Middleware(ErrorBoundary)]
+    if as_released:
+        routes = upstream.routes(
+            store,
+            limits=discovery_limits,
+            max_clusters=max_clusters,
+            options=upstream_options or upstream.UpstreamOptions(),
+        )
+        middleware.append(Middleware(upstream.CloseConnections))
+        http_error = upstream.http_error
+    else:
+        routes, http_error = fixed_routes, _http_error
+    # The guards stay on in both modes.
+    middleware.append(Middleware(RequestGuard, bound_host=bound_host, allowed_hosts=allowed_hosts))
     if auth is not None:
         middleware.append(Middleware(BasicAuth, username=auth[0], password=auth[1]))
     app = Starlette(
-        routes=routes,
+        routes=[Route("/healthz", health, methods=["GET"]), *routes],
         middleware=middleware,
-        exception_handlers={ApiError: _api_error, HTTPException: _http_error},
+        exception_handlers={ApiError: _api_error, HTTPException: http_error},
     )
     # Like the real server: `/clusters/` is not `/clusters`.
     app.router.redirect_slashes = False

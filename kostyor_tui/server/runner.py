@@ -17,7 +17,7 @@ from types import FrameType, TracebackType
 
 import uvicorn
 
-from kostyor_tui.server import connections, discovery
+from kostyor_tui.server import connections, discovery, upstream
 from kostyor_tui.server.engine import Engine, Failures
 from kostyor_tui.server.routes import DEFAULT_MAX_CLUSTERS, create_app
 from kostyor_tui.server.seed import apply_seed
@@ -45,6 +45,23 @@ class ServerOptions:
     keep_alive_seconds: float = connections.DEFAULT_KEEP_ALIVE_SECONDS
     request_seconds: float = connections.DEFAULT_REQUEST_SECONDS
     max_connections: int = connections.DEFAULT_MAX_CONNECTIONS
+    # "fixed" (the default) or "upstream": answer as the real server does, quirks included
+    # (docs/kostyor-api.md#upstream-mode); no engine runs then.
+    behave: str = upstream.FIXED
+    # Upstream mode only: POST /upgrades saves, then answers 500 (the task broker is down).
+    broker_down: bool = False
+    # Upstream mode only: the inventory openstack-ansible discovery reads (inside one of
+    # `inventory_dirs`).
+    ansible_inventory: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.behave not in upstream.BEHAVIOURS:
+            known = ", ".join(upstream.BEHAVIOURS)
+            raise ValueError(f"unknown behaviour {self.behave!r} (known: {known})")
+        if self.behave != upstream.UPSTREAM and (
+            self.broker_down or self.ansible_inventory is not None
+        ):
+            raise ValueError("broker_down and ansible_inventory apply to upstream mode only")
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -88,10 +105,13 @@ class BackgroundServer:
         except BaseException:
             self._socket.close()
             raise
-        self.engine = Engine(self.store, options.step_seconds, failures)
+        # Upstream mode has none: nothing moves there (docs/kostyor-api.md#quirk-no-progress).
+        self.engine: Engine | None = None
+        if options.behave == upstream.FIXED:
+            self.engine = Engine(self.store, options.step_seconds, failures)
         app = create_app(
             self.store,
-            on_change=self.engine.wake,
+            on_change=self.engine.wake if self.engine is not None else lambda: None,
             auth=options.auth,
             limits=discovery.Limits(
                 inventory_dirs=tuple(Path(os.path.abspath(d)) for d in options.inventory_dirs),
@@ -100,7 +120,12 @@ class BackgroundServer:
             max_clusters=options.max_clusters,
             bound_host=options.host,
             allowed_hosts=options.allowed_hosts,
-            engine_problem=self.engine.problem,
+            engine_problem=self.engine.problem if self.engine is not None else lambda: None,
+            behave=options.behave,
+            upstream_options=upstream.UpstreamOptions(
+                broker_down=options.broker_down,
+                ansible_inventory=options.ansible_inventory,
+            ),
         )
         limits = connections.ConnectionLimits(
             keep_alive_seconds=options.keep_alive_seconds,
@@ -126,7 +151,8 @@ class BackgroundServer:
         )
 
     def _start(self) -> None:
-        self.engine.start()
+        if self.engine is not None:
+            self.engine.start()
         self._thread.start()
         # uvicorn offers no event for "listening"; its flag is set once startup is done.
         deadline = time.monotonic() + _STARTUP_TIMEOUT_SECONDS
@@ -148,7 +174,8 @@ class BackgroundServer:
         if self._thread.is_alive():
             self._uvicorn.force_exit = True
             self._thread.join(_SHUTDOWN_TIMEOUT_SECONDS)
-        self.engine.stop()
+        if self.engine is not None:
+            self.engine.stop()
         self._socket.close()
         self.store.close()
 
@@ -197,6 +224,12 @@ def serve(options: ServerOptions) -> int:
         try:
             print(f"Kostyor API serving on {server.url}", flush=True)
             print(f"Database: {options.db_path} ({_described(server.opened, options)})", flush=True)
+            if options.behave == upstream.UPSTREAM:
+                print(
+                    "Behaviour: upstream, as the real Kostyor server answers, quirks included;"
+                    " no upgrade engine runs",
+                    flush=True,
+                )
             while not stop_requested.wait(0.2):
                 if not server.running:
                     print("error: the HTTP server stopped unexpectedly", file=sys.stderr)

@@ -13,6 +13,7 @@ benchmark fleet has 2,000 hosts and 30,000 service instances.
 import json
 import logging
 import os
+import re
 import sqlite3
 import threading
 import uuid
@@ -48,9 +49,78 @@ BACKWARD = "rollback"
 BUSY_TIMEOUT_SECONDS = 5
 
 # `PRAGMA user_version`. Version 0 is a file without a version: new, or made before versions.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
+# The schema now. A column the real Kostyor leaves null may be null here too, so that
+# upstream mode (docs/kostyor-api.md#upstream-mode) stores what the real server stores: an
+# upgrade's status (docs/kostyor-api.md#quirk-null-upgrade-status), a discovered service's
+# version (docs/kostyor-api.md#quirk-discovery-parameters), and so that service's version
+# as an upgrade's plan and step log record it.
 _SCHEMA = """
+CREATE TABLE IF NOT EXISTS clusters (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    version TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS hosts (
+    id TEXT PRIMARY KEY,
+    cluster_id TEXT NOT NULL REFERENCES clusters(id),
+    hostname TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS hosts_by_cluster ON hosts(cluster_id, hostname);
+CREATE TABLE IF NOT EXISTS services (
+    id TEXT PRIMARY KEY,
+    cluster_id TEXT NOT NULL REFERENCES clusters(id),
+    host_id TEXT NOT NULL REFERENCES hosts(id),
+    name TEXT NOT NULL,
+    version TEXT
+);
+CREATE INDEX IF NOT EXISTS services_by_cluster ON services(cluster_id, name);
+CREATE INDEX IF NOT EXISTS services_by_host ON services(host_id);
+CREATE TABLE IF NOT EXISTS upgrades (
+    id TEXT PRIMARY KEY,
+    cluster_id TEXT NOT NULL REFERENCES clusters(id),
+    from_version TEXT NOT NULL,
+    to_version TEXT NOT NULL,
+    status TEXT,
+    engine TEXT NOT NULL,
+    driver TEXT NOT NULL,
+    parameters TEXT NOT NULL,
+    upgrade_start_time TEXT NOT NULL,
+    upgrade_end_time TEXT,
+    -- Plan positions below the cursor are upgraded; the engine works at the cursor.
+    cursor INTEGER NOT NULL DEFAULT 0,
+    plan_size INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS upgrades_by_cluster ON upgrades(cluster_id);
+CREATE INDEX IF NOT EXISTS upgrades_by_status ON upgrades(status);
+CREATE TABLE IF NOT EXISTS upgrade_plan (
+    upgrade_id TEXT NOT NULL REFERENCES upgrades(id),
+    position INTEGER NOT NULL,
+    service_id TEXT NOT NULL REFERENCES services(id),
+    original_version TEXT,
+    PRIMARY KEY (upgrade_id, position)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS step_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    upgrade_id TEXT NOT NULL REFERENCES upgrades(id),
+    position INTEGER NOT NULL,
+    service_id TEXT NOT NULL REFERENCES services(id),
+    host_id TEXT NOT NULL REFERENCES hosts(id),
+    direction TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    version_before TEXT,
+    version_after TEXT,
+    at TEXT NOT NULL
+);
+-- The database itself refuses a step done twice.
+CREATE UNIQUE INDEX IF NOT EXISTS one_done_step
+    ON step_log(upgrade_id, position, direction) WHERE outcome = 'done';
+"""
+
+# Version 1, as it was: every version and status NOT NULL.
+_SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS clusters (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -130,12 +200,47 @@ def _statements(script: str) -> list[str]:
 def _create_version_1(db: sqlite3.Connection) -> None:
     # Every statement is IF NOT EXISTS: this creates the schema in a new file and adds
     # nothing to one made before versions, which had these very tables.
+    for statement in _statements(_SCHEMA_V1):
+        db.execute(statement)
+
+
+# The tables version 2 rebuilds, each with a column that may now be null.
+_NULLABLE_SINCE_VERSION_2 = ("services", "upgrades", "upgrade_plan", "step_log")
+
+
+def _allow_nulls_version_2(db: sqlite3.Connection) -> None:
+    """Version 2: versions and statuses the real server leaves null may be null.
+
+    SQLite cannot drop a NOT NULL constraint in place, so each table is rebuilt as its
+    documentation says (a new table, the rows copied, the old one dropped, the new one
+    renamed), with foreign keys off: `Store._set_up` checks them before committing.
+    """
+    created = {
+        match.group(1): statement
+        for statement in _statements(_SCHEMA)
+        if (match := re.search(r"CREATE TABLE IF NOT EXISTS (\w+) \(", statement))
+    }
+    for table in _NULLABLE_SINCE_VERSION_2:
+        rebuilt = f"{table}_version_2"
+        db.execute(
+            created[table].replace(
+                f"CREATE TABLE IF NOT EXISTS {table} (", f"CREATE TABLE {rebuilt} (", 1
+            )
+        )
+        # The columns are in the same order in both versions.
+        db.execute(f"INSERT INTO {rebuilt} SELECT * FROM {table}")
+        db.execute(f"DROP TABLE {table}")
+        db.execute(f"ALTER TABLE {rebuilt} RENAME TO {table}")
+    # The indexes went with the old tables; the tables themselves exist now.
     for statement in _statements(_SCHEMA):
         db.execute(statement)
 
 
 # _MIGRATIONS[n] takes a database from version n to n + 1, inside the opening transaction.
-_MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_version_1,)
+_MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _create_version_1,
+    _allow_nulls_version_2,
+)
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 
 
@@ -264,6 +369,14 @@ def _stat_or_none(path: Path) -> os.stat_result | None:
 
 def _upgrade_dict(row: sqlite3.Row) -> dict[str, Any]:
     return {key: row[key] for key in row.keys()}  # noqa: SIM118 (sqlite3.Row is not a Mapping)
+
+
+def _status_of(newest: sqlite3.Row, cluster: sqlite3.Row) -> str:
+    """The status of a cluster's newest upgrade. One left null (started in upstream mode, as
+    the real server starts them) has its cluster's: docs/kostyor-api.md#quirk-null-upgrade-status.
+    """
+    status: str = newest["status"] if newest["status"] is not None else cluster["status"]
+    return status
 
 
 class Store:
@@ -435,6 +548,16 @@ class Store:
         return opened
 
     def _set_up(self, db: sqlite3.Connection, fill: Callable[[], object]) -> Opened:
+        # Off while a schema is created or migrated (a migration may rebuild a table others
+        # refer to), and checked before committing instead. A no-op inside a transaction,
+        # so set before it begins.
+        db.execute("PRAGMA foreign_keys=OFF")
+        try:
+            return self._set_up_schema(db, fill)
+        finally:
+            db.execute("PRAGMA foreign_keys=ON")
+
+    def _set_up_schema(self, db: sqlite3.Connection, fill: Callable[[], object]) -> Opened:
         db.execute("BEGIN IMMEDIATE")
         try:
             version = db.execute("PRAGMA user_version").fetchone()[0]
@@ -460,6 +583,10 @@ class Store:
             created = not tables
             if created:
                 fill()
+            if version < SCHEMA_VERSION and db.execute("PRAGMA foreign_key_check").fetchone():
+                raise DatabaseProblem(
+                    self.db_path, "has rows that refer to rows it does not hold (foreign keys)"
+                )
             # Written even when unchanged: opening fails now, not at the first request,
             # if the file cannot be written.
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -508,13 +635,17 @@ class Store:
         *,
         id_namespace: uuid.UUID | None = None,
         max_clusters: int | None = None,
+        service_versions: bool = True,
     ) -> dict[str, Any]:
         """Create a cluster with its hosts and services, all at `version`.
 
         With `id_namespace`, ids are derived from the names (a seed gives the same ids
         every time); otherwise they are random. With `max_clusters`, refused (409) when
-        the store holds that many clusters already.
+        the store holds that many clusters already. Without `service_versions`, the
+        services' versions are null, as the real server's discovery stores them
+        (docs/kostyor-api.md#quirk-discovery-parameters).
         """
+        service_version = version if service_versions else None
 
         def new_id(*names: str) -> str:
             if id_namespace is None:
@@ -528,8 +659,8 @@ class Store:
             host_id = new_id(name, host.hostname)
             host_rows.append((host_id, cluster_id, host.hostname))
             service_rows.extend(
-                (new_id(name, host.hostname, service), cluster_id, host_id, service, version)
-                for service in host.services
+                (new_id(name, host.hostname, name_), cluster_id, host_id, name_, service_version)
+                for name_ in host.services
             )
         with self._transaction() as db:
             if max_clusters is not None:
@@ -658,47 +789,66 @@ class Store:
             if not releases.is_known(version):
                 raise BadRequest("Cluster version is unknown")
             newest = self._newest_upgrade(db, cluster_id)
-            if newest is not None and newest["status"] in START_BLOCKED_BY:
+            if newest is not None and _status_of(newest, cluster) in START_BLOCKED_BY:
                 raise BadRequest(f"Cluster {cluster_id} already has an upgrade in progress.")
             if not releases.is_later(to_version, version):
                 raise BadRequest(
                     f'Upgrade procedure from "{version}" to "{to_version}" is not allowed.'
                 )
-            instances = [
-                Instance(*row)
-                for row in db.execute(
-                    "SELECT s.id, s.name, s.host_id, h.hostname, s.version FROM services s"
-                    " JOIN hosts h ON h.id = s.host_id WHERE s.cluster_id = ?",
-                    (cluster_id,),
-                )
-            ]
-            plan = [i for i in engine_order(instances, engine) if i.version != to_version]
-            db.execute(
-                "INSERT INTO upgrades (id, cluster_id, from_version, to_version, status, engine,"
-                " driver, parameters, upgrade_start_time, plan_size)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    upgrade_id,
-                    cluster_id,
-                    version,
-                    to_version,
-                    Status.IN_PROGRESS,
-                    engine,
-                    driver,
-                    json.dumps(parameters),
-                    now_iso(),
-                    len(plan),
-                ),
+            plan_size = self._insert_upgrade(
+                db, upgrade_id, cluster, to_version, Status.IN_PROGRESS, engine, driver, parameters
             )
-            db.executemany(
-                "INSERT INTO upgrade_plan (upgrade_id, position, service_id, original_version)"
-                " VALUES (?, ?, ?, ?)",
-                [(upgrade_id, n, i.service_id, i.version) for n, i in enumerate(plan)],
-            )
-            self._set_cluster_status(db, cluster_id, Status.IN_PROGRESS)
-            if not plan:
+            if not plan_size:
                 self._finish_upgrade(db, upgrade_id, cluster_id, to_version)
             return _upgrade_dict(self._upgrade_row(db, upgrade_id))
+
+    def _insert_upgrade(
+        self,
+        db: sqlite3.Connection,
+        upgrade_id: str,
+        cluster: sqlite3.Row,
+        to_version: str,
+        status: Status | None,
+        engine: str,
+        driver: str,
+        parameters: dict[str, str],
+    ) -> int:
+        """Save a new upgrade and its plan (the instances not at `to_version` yet, in the
+        engine's order) and put the cluster in progress; return the plan's size."""
+        cluster_id = cluster["id"]
+        instances = [
+            Instance(*row)
+            for row in db.execute(
+                "SELECT s.id, s.name, s.host_id, h.hostname, s.version FROM services s"
+                " JOIN hosts h ON h.id = s.host_id WHERE s.cluster_id = ?",
+                (cluster_id,),
+            )
+        ]
+        plan = [i for i in engine_order(instances, engine) if i.version != to_version]
+        db.execute(
+            "INSERT INTO upgrades (id, cluster_id, from_version, to_version, status, engine,"
+            " driver, parameters, upgrade_start_time, plan_size)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                upgrade_id,
+                cluster_id,
+                cluster["version"],
+                to_version,
+                status,
+                engine,
+                driver,
+                json.dumps(parameters),
+                now_iso(),
+                len(plan),
+            ),
+        )
+        db.executemany(
+            "INSERT INTO upgrade_plan (upgrade_id, position, service_id, original_version)"
+            " VALUES (?, ?, ?, ?)",
+            [(upgrade_id, n, i.service_id, i.version) for n, i in enumerate(plan)],
+        )
+        self._set_cluster_status(db, cluster_id, Status.IN_PROGRESS)
+        return len(plan)
 
     def apply_action(
         self, cluster_id: str, action: Action, upgrade_id: str | None = None
@@ -709,7 +859,7 @@ class Store:
         cluster's own id, which is what the real server answers with).
         """
         with self._transaction() as db:
-            self._cluster_row(db, cluster_id)
+            cluster = self._cluster_row(db, cluster_id)
             if upgrade_id is not None and upgrade_id != cluster_id:
                 named = self._upgrade_row(db, upgrade_id)
                 if named["cluster_id"] != cluster_id:
@@ -723,11 +873,11 @@ class Store:
             # The transitions kostyor-tui's client checks too (docs/kostyor-api.md#lifecycle).
             transition = LIFECYCLE[action]
             valid_in, next_status = transition.valid_in, transition.leads_to
-            if newest["status"] not in valid_in:
+            status = _status_of(newest, cluster)
+            if status not in valid_in:
                 allowed = ", ".join(f'"{status}"' for status in sorted(valid_in))
                 raise BadRequest(
-                    f'Cannot {action} an upgrade in status "{newest["status"]}"'
-                    f" (only when {allowed})."
+                    f'Cannot {action} an upgrade in status "{status}" (only when {allowed}).'
                 )
             newest_id = newest["id"]
             end_time = now_iso() if next_status == Status.CANCELLED else None
@@ -767,6 +917,82 @@ class Store:
         )
         version = self._cluster_row(db, cluster_id)["version"]
         self._set_cluster_status(db, cluster_id, releases.resting_status(version))
+
+    # As the real server does it (docs/kostyor-api.md#upstream-mode)
+
+    def _cluster_row_as_released(self, db: sqlite3.Connection, cluster_id: str) -> sqlite3.Row:
+        try:
+            return self._cluster_row(db, cluster_id)
+        except NotFound:
+            raise NotFound(f'Cluster (ID="{cluster_id}") not found.') from None
+
+    def create_upgrade_as_released(
+        self,
+        cluster_id: str,
+        to_version: str,
+        *,
+        engine: str,
+        driver: str,
+        parameters: dict[str, str],
+    ) -> dict[str, Any]:
+        """Save an upgrade as the real server does: with a null status, refused only for an
+        unknown version, while the cluster is exactly `UPGRADE IN PROGRESS`, or to a release
+        not later than the cluster's (docs/kostyor-api.md#quirk-null-upgrade-status,
+        #quirk-no-transition-checks). Nothing ever finishes it (#quirk-no-progress).
+
+        The plan is saved all the same, so that a database served in the default mode
+        later can carry the upgrade on.
+        """
+        upgrade_id = str(uuid.uuid4())
+        with self._transaction() as db:
+            cluster = self._cluster_row_as_released(db, cluster_id)
+            version = cluster["version"]
+            if not releases.is_known(version):
+                raise BadRequest("Cluster version is unknown")
+            if cluster["status"] == Status.IN_PROGRESS:
+                raise BadRequest(f"Cluster {cluster_id} already has an upgrade in progress.")
+            if not releases.is_later(to_version, version):
+                raise BadRequest(
+                    f'Upgrade procedure from "{version}" to "{to_version}" is not allowed.'
+                )
+            self._insert_upgrade(
+                db, upgrade_id, cluster, to_version, None, engine, driver, parameters
+            )
+            return _upgrade_dict(self._upgrade_row(db, upgrade_id))
+
+    def service_names(self, cluster_id: str) -> set[str]:
+        """The names of the services a cluster runs."""
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT DISTINCT name FROM services WHERE cluster_id = ?", (cluster_id,)
+            )
+            return {row[0] for row in rows}
+
+    def act_on_oldest(self, cluster_id: str, action: Action) -> str | None:
+        """Apply `action` as the real server does: to the cluster's oldest upgrade, whatever
+        its status (docs/kostyor-api.md#quirk-action-on-oldest, #quirk-no-transition-checks);
+        the upgrade and the cluster take the status the action leads to, and a cancel sets
+        the end time. Return that status, or None when the cluster never had an upgrade
+        (the real server fails then: #quirk-action-without-upgrade)."""
+        status = LIFECYCLE[action].leads_to
+        with self._transaction() as db:
+            self._cluster_row_as_released(db, cluster_id)
+            oldest = db.execute(
+                "SELECT id FROM upgrades WHERE cluster_id = ?"
+                " ORDER BY upgrade_start_time, rowid LIMIT 1",
+                (cluster_id,),
+            ).fetchone()
+            if oldest is None:
+                return None
+            if action is Action.CANCEL:
+                db.execute(
+                    "UPDATE upgrades SET status = ?, upgrade_end_time = ? WHERE id = ?",
+                    (status, now_iso(), oldest["id"]),
+                )
+            else:
+                db.execute("UPDATE upgrades SET status = ? WHERE id = ?", (status, oldest["id"]))
+            self._set_cluster_status(db, cluster_id, status)
+        return status
 
     # The engine's side
 

@@ -1,4 +1,5 @@
-"""Request body checks with Kostyor's (Cerberus-style) field error wording."""
+"""Request bodies: read (JSON only, bounded) and checked, with Kostyor's (Cerberus-style)
+field error wording."""
 
 import json
 import re
@@ -6,7 +7,11 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from kostyor_tui.server.errors import BadRequest
+from starlette.requests import Request
+
+from kostyor_tui.server.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+
+MAX_BODY_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -70,8 +75,11 @@ def _problems(value: Any, field: Field) -> list[str]:
     return []
 
 
-def validate(body: dict[str, Any], schema: dict[str, Field]) -> dict[str, Any]:
-    """The body's fields if they all pass; otherwise a 400 naming every problem."""
+def validate(
+    body: dict[str, Any], schema: dict[str, Field], message: str | None = None
+) -> dict[str, Any]:
+    """The body's fields if they all pass; otherwise a 400 naming every problem (`message`,
+    when given, instead of the summary in the message: the field errors say it all)."""
     errors: dict[str, list[str]] = {}
     for name in body:
         if _text_problem(name):
@@ -89,5 +97,24 @@ def validate(body: dict[str, Any], schema: dict[str, Field]) -> dict[str, Any]:
             errors[name] = problems
     if errors:
         summary = "; ".join(f"{name}: {', '.join(found)}" for name, found in errors.items())
-        raise BadRequest(f"Invalid request: {summary}", errors)
+        raise BadRequest(message or f"Invalid request: {summary}", errors)
     return {name: body[name] for name in schema if body.get(name) is not None}
+
+
+async def read_json_body(request: Request) -> dict[str, Any]:
+    """A request's body: a JSON object of at most MAX_BODY_BYTES, sent as JSON (else 4xx)."""
+    # A web page can send text/plain or a form to any server without asking it first;
+    # only a JSON body makes the browser ask (and this server never says yes).
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise UnsupportedMediaType(
+            "Send the request body as JSON (Content-Type: application/json)."
+        )
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES} bytes.")
+        chunks.append(chunk)
+    return parse_json_object(b"".join(chunks))

@@ -1,17 +1,16 @@
 """A stand-in for the real Kostyor server's quirks, served over real HTTP on loopback.
 
-The embedded server fixes the real server's bugs (docs/kostyor-api.md#embedded-server), so
-the quirks (docs/kostyor-api.md#quirks) cannot be met over real HTTP against it. `QuirkyServer`
-replays answers of the shapes the real server gives, as a handler for
-`tests.support.canned.canned_server`: bare lists (or the older wrapped form),
-500 for unknown ids (HTML for /upgrade-versions), `?cluster_id=` ignored, new
-upgrades with a null status, PUT acting on the cluster's oldest upgrade and
-answering `{"id": CLUSTER_ID, "status": ...}`, no transition checks, 500 for an
-action on a cluster that never had an upgrade, HTML 404/405 pages.
-
-An upstream-behaviour mode of the embedded server is planned
-(docs/kostyor-api.md#upstream-mode: the same server answering as the real one
-does); once it exists, these tests move to it and this stand-in goes.
+The quirks (docs/kostyor-api.md#quirks) are met end to end against the embedded server
+in upstream mode (docs/kostyor-api.md#upstream-mode), which answers as the real server
+does. This stand-in remains for what no mode of the embedded server produces, where a test
+changes its answers (a 500 or a 429 to a PUT, an answer that comes late or garbled, an
+action accepted that changes nothing) or needs a shape no server of today sends (lists
+wrapped as `{"clusters": [...]}` by older servers). As a handler for
+`tests.support.canned.canned_server` it answers with the real server's shapes: bare (or
+wrapped) lists, 500 for unknown ids (HTML for /upgrade-versions), `?cluster_id=` ignored,
+new upgrades with a null status, PUT acting on the cluster's oldest upgrade and answering
+`{"id": CLUSTER_ID, "status": ...}`, no transition checks, 500 for an action on a cluster
+that never had an upgrade, HTML 404/405 pages.
 """
 
 import json
@@ -55,9 +54,6 @@ class QuirkyServer:
     hosts: list[dict[str, Any]] = field(default_factory=list)
     upgrades: list[dict[str, Any]] = field(default_factory=list)
     wrap_lists: bool = False
-    # With its task broker down, POST /upgrades saves, then answers 500
-    # (docs/kostyor-api.md#quirk-500-after-save).
-    broker_down: bool = False
     requests: list[Request] = field(default_factory=list)
     prefix: str = "/"
 
@@ -190,8 +186,6 @@ class QuirkyServer:
             to_version=body["to_version"],
         )
         cluster["status"] = "UPGRADE IN PROGRESS"
-        if self.broker_down:
-            return json_answer(500, {"message": "Internal Server Error"})
         return json_answer(201, upgrade)
 
     def _act(self, body: dict[str, Any]) -> Answer:

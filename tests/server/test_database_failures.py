@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from kostyor_tui.server.cli import main
-from kostyor_tui.server.store import _SCHEMA, Opened, Store
+from kostyor_tui.server.store import _SCHEMA_V1, SCHEMA_VERSION, DatabaseProblem, Opened, Store
 from kostyor_tui.server.topology import role_based_hosts
 from tests.server.rawhttp import RawConnection
 from tests.server.waiting import (
@@ -150,7 +150,7 @@ def test_a_database_replaced_under_the_server_is_left_as_it_was_put(server_facto
         assert db.execute("SELECT COUNT(*) FROM upgrades").fetchone() == (0,)
     # Restarted, the server serves the replacement as it is: not seeded, not mixed.
     restarted = server_factory(db_path=db_path)
-    assert restarted.opened == Opened(created=False, version_found=1)
+    assert restarted.opened == Opened(created=False, version_found=SCHEMA_VERSION)
     clusters = httpx.get(restarted.url + "/clusters").json()
     assert [cluster["name"] for cluster in clusters] == ["restored"]
 
@@ -321,7 +321,7 @@ def test_a_full_disk_is_a_507_and_the_server_goes_on(tmp_path: Path) -> None:
 def test_an_unversioned_database_is_migrated(tmp_path: Path) -> None:
     db_path = tmp_path / "unversioned.sqlite3"
     with sqlite3.connect(db_path) as db:  # as servers made them before schema versions
-        db.executescript(_SCHEMA)
+        db.executescript(_SCHEMA_V1)
         db.execute(
             "INSERT INTO clusters (id, name, status, version)"
             " VALUES ('c1', 'old', 'READY FOR UPGRADE', 'mitaka')"
@@ -332,6 +332,93 @@ def test_an_unversioned_database_is_migrated(tmp_path: Path) -> None:
             {"id": "c1", "name": "old", "status": "READY FOR UPGRADE", "version": "mitaka"}
         ]
     with sqlite3.connect(db_path) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+
+
+_VERSION_1_ROWS = {
+    "clusters": [("c1", "lab", "UPGRADE IN PROGRESS", "mitaka")],
+    "hosts": [("h1", "c1", "lab-01")],
+    "services": [("s1", "c1", "h1", "nova-compute", "newton")],
+    "upgrades": [
+        (
+            "u1",
+            "c1",
+            "mitaka",
+            "newton",
+            "UPGRADE IN PROGRESS",
+            "node-by-node",
+            "noop",
+            "{}",
+            "2026-11-24T10:00:00.000001",
+            None,
+            1,
+            1,
+        )
+    ],
+    "upgrade_plan": [("u1", 0, "s1", "mitaka")],
+    "step_log": [
+        (7, "u1", 0, "s1", "h1", "upgrade", "done", "mitaka", "newton", "2026-11-24T10:00:01")
+    ],
+}
+
+
+def test_a_version_1_database_is_migrated_to_allow_nulls(tmp_path: Path) -> None:
+    """Version 2 lets the statuses and versions the real server leaves null be null
+    (docs/kostyor-api.md#upstream-mode): every table that has one is rebuilt, its rows,
+    indexes, foreign keys and id sequence kept."""
+    db_path = tmp_path / "version1.sqlite3"
+    with sqlite3.connect(db_path) as db:
+        db.executescript(_SCHEMA_V1)
+        for table, rows in _VERSION_1_ROWS.items():
+            marks = ", ".join("?" * len(rows[0]))
+            db.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+        db.execute("PRAGMA user_version = 1")
+    store = Store(db_path)
+    assert store.initialize() == Opened(created=False, version_found=1)
+    store.close()
+    with sqlite3.connect(db_path) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+        for table, rows in _VERSION_1_ROWS.items():
+            assert db.execute(f"SELECT * FROM {table}").fetchall() == rows, table
+        nullable = {
+            (table, column[1])
+            for table in _VERSION_1_ROWS
+            for column in db.execute(f"PRAGMA table_info({table})")
+            if not column[3] and not column[5]  # neither NOT NULL nor the primary key
+        }
+        assert nullable == {
+            ("services", "version"),
+            ("upgrades", "status"),
+            ("upgrades", "upgrade_end_time"),
+            ("upgrade_plan", "original_version"),
+            ("step_log", "version_before"),
+            ("step_log", "version_after"),
+        }
+        indexes = {
+            row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+        }
+        assert {"services_by_cluster", "upgrades_by_status", "one_done_step"} <= indexes
+        assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+        db.execute("PRAGMA foreign_keys = ON")
+        with pytest.raises(sqlite3.IntegrityError):
+            db.execute("INSERT INTO services VALUES ('s2', 'c1', 'nowhere', 'x', NULL)")
+        db.execute(
+            "INSERT INTO step_log (upgrade_id, position, service_id, host_id, direction,"
+            " outcome, version_before, version_after, at)"
+            " VALUES ('u1', 0, 's1', 'h1', 'rollback', 'done', 'newton', NULL, 'now')"
+        )
+        assert db.execute("SELECT MAX(id) FROM step_log").fetchone() == (8,)
+
+
+def test_a_database_whose_rows_refer_to_missing_ones_is_refused(tmp_path: Path) -> None:
+    db_path = tmp_path / "dangling.sqlite3"
+    with sqlite3.connect(db_path) as db:
+        db.executescript(_SCHEMA_V1)
+        db.execute("INSERT INTO hosts VALUES ('h1', 'no-such-cluster', 'lab-01')")
+        db.execute("PRAGMA user_version = 1")
+    with pytest.raises(DatabaseProblem, match="refer to rows it does not hold"):
+        Store(db_path).initialize()
+    with sqlite3.connect(db_path) as db:  # left as it was
         assert db.execute("PRAGMA user_version").fetchone() == (1,)
 
 

@@ -67,8 +67,16 @@ class RecordedRequest:
     """One request as the proxy received it, and the fault (if any) it met."""
 
     method: str
-    path: str
+    path: str  # the query string included
     fault: str | None
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+
+    def header(self, name: str) -> str | None:
+        return _header(list(self.headers), name.lower())
+
+    def json(self) -> Any:
+        return json.loads(self.body)
 
 
 @dataclass
@@ -327,7 +335,13 @@ class FaultProxy:
         fault = self._match(request)
         with self._lock:
             self._requests.append(
-                RecordedRequest(request.method, request.path, fault.name if fault else None)
+                RecordedRequest(
+                    request.method,
+                    request.path,
+                    fault.name if fault else None,
+                    tuple(request.headers),
+                    request.body,
+                )
             )
         upstream = await self._forward(request) if fault is None or fault.forward else None
         if fault is None:
