@@ -68,10 +68,14 @@ def format_failure(failure: FailedStep | None) -> str:
     return f"{where} at {format_time(failure.at)}" if failure.at else where
 
 
+NO_PROGRESS = "this server reports no per-instance progress"
+
+
 def _count(done: int | None, total: int) -> str:
-    """`3/13`, or why there is no count (docs/kostyor-api.md#quirk-no-progress)."""
+    """`3/13`, or `- of 13` where the server reports nothing
+    (docs/kostyor-api.md#quirk-no-progress)."""
     if done is None:
-        return f"not reported by this server (of {total})"
+        return f"- of {total}"
     return f"{done}/{total}"
 
 
@@ -185,6 +189,7 @@ def _progress_pairs(report: UpgradeStatusReport) -> list[tuple[str, str]]:
         ("started", format_time(report.upgrade_start_time)),
         ("ended", format_time(report.upgrade_end_time)),
         ("engine", cell(report.engine)),
+        *([] if report.progress_reported else [("progress", NO_PROGRESS)]),
         ("nodes upgraded", _count(report.nodes_upgraded, report.nodes_total)),
         ("services upgraded", _count(report.services_upgraded, report.services_total)),
         ("current", format_step(report.current)),
@@ -286,7 +291,7 @@ def render_watch_line(report: UpgradeStatusReport, now: datetime) -> str:
             f"services {report.services_upgraded}/{report.services_total}"
         )
     else:
-        line += "progress not reported by this server"
+        line += NO_PROGRESS
     if report.current is not None:
         line += f"  at {format_step(report.current)}"
     return printable(line)
