@@ -57,7 +57,7 @@ def make_script(directory: Path, name: str, body: str) -> Path:
 def no_default_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point the default config path at a file that does not exist."""
     missing = tmp_path / "nowhere" / "config.toml"
-    monkeypatch.setattr(config, "default_config_path", lambda: missing)
+    monkeypatch.setattr(config.settings, "default_config_path", lambda: missing)
     return missing
 
 
@@ -621,6 +621,7 @@ def test_client_options_fit_the_client_constructor(tmp_path: Path) -> None:
         "username": "operator",
         "password": PASSWORD,
         "token": TOKEN,
+        "token_refresh": None,
         "verify": True,
         "timeout": 4.0,
     }
