@@ -50,6 +50,8 @@ MAX_ANSWER_BYTES = 64 * 1024 * 1024
 _MAX_ERROR_BODY = 64 * 1024
 _MAX_SERVER_TEXT = 300
 _API_URL_EXAMPLE = "api_url looks like https://kostyor.example:5000/"
+# At most this many certificate files are read from a ca_bundle directory.
+_MAX_CA_FILES = 1000
 
 Debug = Callable[[str], None]
 # Called when the API refuses the token: returns a fresh one (token_command run again).
@@ -229,7 +231,7 @@ def ssl_context(verify: bool | str) -> ssl.SSLContext:
         return system_context()
     try:
         if os.path.isdir(verify):
-            return ssl.create_default_context(capath=verify)
+            return _directory_context(verify)
         return ssl.create_default_context(cafile=verify)
     except (OSError, ssl.SSLError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
@@ -237,6 +239,26 @@ def ssl_context(verify: bool | str) -> ssl.SSLContext:
             f"Cannot use the CA bundle {verify}: {one_line(reason, 120)}",
             hint="ca_bundle must be a PEM file of CA certificates, or a directory of them",
         ) from None
+
+
+def _directory_context(directory: str) -> ssl.SSLContext:
+    """The CAs of a directory: OpenSSL's lookup by hashed name (as in /etc/ssl/certs, made
+    by c_rehash), and every certificate file in it (.pem, .crt, .cer) besides, so that a
+    directory of plainly named files works too. A file that holds no certificate is
+    passed over."""
+    context = ssl.create_default_context(capath=directory)
+    with os.scandir(directory) as entries:
+        names = sorted(
+            entry.path
+            for entry in entries
+            if entry.name.lower().endswith((".pem", ".crt", ".cer")) and entry.is_file()
+        )
+    for path in names[:_MAX_CA_FILES]:
+        try:
+            context.load_verify_locations(cafile=path)
+        except (OSError, ssl.SSLError):
+            continue
+    return context
 
 
 def system_context() -> ssl.SSLContext:

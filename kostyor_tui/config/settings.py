@@ -439,7 +439,8 @@ def load_settings(
         flag_values["read_only"] = True
     _validate_layer(flag_values, {"api_url": "--api-url", "poll_interval": "--refresh"})
 
-    for layer, source in ((env_values, "env"), (flag_values, "flag")):
+    layers: tuple[tuple[dict[str, Any], Source], ...] = ((env_values, "env"), (flag_values, "flag"))
+    for layer, source in layers:
         for key, value in layer.items():
             values[key] = value
             sources[key] = source
