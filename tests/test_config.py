@@ -793,8 +793,12 @@ def test_example_config_is_valid_and_documents_every_key(tmp_path: Path) -> None
     assert set(example.profiles) == {"demo", "production", "staging"}
     for key in config.PROFILE_KEYS:
         assert f"\n{key} = " in text or f"\n# {key} = " in text, key
-    for variable in [*config.ENV_OVERRIDES, "KOSTYOR_PROFILE", "KOSTYOR_CONFIG"]:
-        assert variable in text
+    for key in config.FILE_KEYS:
+        assert f"\n{key} = " in text or f"\n# {key} = " in text or f"\n[{key}" in text, key
+    for variable in config.ENV_VARIABLES:
+        assert variable in text, variable
+    for flag in ("--api-url", "--profile", "--config", "--insecure", "--read-only", "--refresh"):
+        assert flag in text, flag
     copy = write_config(tmp_path, text)
     settings = load_settings(config_path=copy, environ={})
     assert settings.profile_name == "demo"
