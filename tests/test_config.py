@@ -770,10 +770,11 @@ def test_private_config_gets_no_warning(tmp_path: Path) -> None:
 # Import cost
 
 
-def test_config_does_not_import_textual_or_httpx() -> None:
+def test_config_does_not_import_textual_httpx_or_what_only_some_commands_need() -> None:
     code = (
         "import sys, kostyor_tui.config; "
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'textual', 'httpx', 'rich'}))"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'textual', 'httpx', 'rich', 'tomlkit', 'yaml', 'tomli_w', 'subprocess'}))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60

@@ -338,3 +338,15 @@ def test_config_show_reflects_read_only_and_refresh_flags(
     bad = run_cli("config", "show", "--refresh", "never")
     assert bad.code == 2
     assert "not a number of seconds" in bad.err
+
+
+def test_audit_file_key_env_and_default(tmp_path: Path, private_state_directory: Path) -> None:
+    path = write(tmp_path, 'audit_file = "logs/audit.jsonl"\n[profiles.default]\n')
+    settings = load_settings(config_path=path, environ={})
+    assert settings.audit_path == tmp_path / "logs" / "audit.jsonl"  # relative to the file
+    assert settings.audit_source == "file"
+    moved = load_settings(config_path=path, environ={"KOSTYOR_AUDIT_FILE": "/var/log/k.jsonl"})
+    assert (moved.audit_path, moved.audit_source) == (Path("/var/log/k.jsonl"), "env")
+    default = load_settings(config_path=write(tmp_path, "[profiles.default]\n"), environ={})
+    assert default.audit_path == private_state_directory / "kostyor-tui" / "audit.jsonl"
+    assert "audit_file        " in config.render_settings(settings)
