@@ -190,8 +190,11 @@ class Operations:
         except KostyorTuiError as failure:
             recording.update(outcome="failed", detail=failure.one_line())
             raise
-        except Exception as failure:
-            recording.update(outcome="failed", detail=f"unexpected {type(failure).__name__}")
+        except BaseException as failure:
+            # A bug, or Ctrl-C: once sent, what became of it is not known.
+            what = "interrupted" if isinstance(failure, KeyboardInterrupt) else "unexpected"
+            unknown = " (sent: its outcome is unknown)" if recording.event.sent else ""
+            recording.update(outcome="failed", detail=f"{what} {type(failure).__name__}{unknown}")
             raise
         finally:
             self._record(recording.event, secrets)

@@ -151,7 +151,7 @@ def discovery_parameters(
             hint="add it to the cloud's auth: block (or secure.yaml), or pass it as key=value",
         )
     origin = f"{found.path}" + (f" and {found.secure_path}" if found.secure_path else "")
-    note = f"{METHOD} discovery: cloud {cloud!r} from {origin}; sending {shown(merged)}"
+    note = f"{METHOD} discovery: cloud {cloud!r} from {origin}; parameters {shown(merged)}"
     return merged, note
 
 

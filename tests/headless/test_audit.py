@@ -179,3 +179,29 @@ def test_an_audit_file_that_cannot_be_made_is_told_and_the_action_still_done(
     assert result.code == 0, result.err
     assert "note: could not write the audit trail:" in result.err
     assert str(blocker) in result.err
+
+
+def test_an_operation_interrupted_after_sending_is_recorded_as_unknown(
+    server: BackgroundServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kostyor_tui.api.client import KostyorClient
+    from kostyor_tui.domain.lifecycle import Action
+    from kostyor_tui.operations import AuditEvent, Operations
+
+    events: list[AuditEvent] = []
+    with KostyorClient(server.url) as client:
+        ops = Operations(client, audit=events.append)
+        cluster = ops.resolve_cluster("home_lab")
+        ops.start_upgrade(cluster, "newton", parameters={"db_password": "pw-Param-1", "x": "1"})
+
+        def interrupted(*args: object) -> None:
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(client, "act_on_upgrade", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            ops.act(cluster, Action.PAUSE)
+    start, pause = events
+    assert start.parameters == ("db_password", "x")
+    assert "pw-Param-1" not in repr(start)
+    assert (pause.action, pause.sent, pause.outcome) == ("pause", True, "failed")
+    assert pause.detail == "interrupted KeyboardInterrupt (sent: its outcome is unknown)"
