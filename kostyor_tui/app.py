@@ -22,6 +22,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from kostyor_tui.api.client import KostyorClient
+from kostyor_tui.audit import audit_trail
 from kostyor_tui.commands import COMMANDS, Arguments, Command
 from kostyor_tui.config import Settings
 from kostyor_tui.domain.lifecycle import Action
@@ -115,7 +116,9 @@ class KostyorApp(App[int]):
         self.display_url = display_url or without_credentials(settings.api_url)
         ops = Operations(
             client or KostyorClient(**settings.client_options()),
-            read_only=read_only,
+            read_only=read_only or settings.read_only,
+            read_only_hint=settings.read_only_hint,
+            audit=audit_trail(settings),
             # Told from a worker thread: notify is safe from any thread.
             narrate=lambda text: self.notify(text, title="Note", markup=False),
         )

@@ -4,7 +4,8 @@
     kostyor-tui --demo                                  the console on a demo server
     kostyor-tui --command NAME [ARGS...] [--output F]   one command, headless
     kostyor-tui serve [SERVER OPTIONS]                  the embedded Kostyor server
-    kostyor-tui config init [--force] [--path P] | config show
+    kostyor-tui config init|show|profiles|use-profile   write, show or edit the settings
+    kostyor-tui audit [--cluster C] [--output F]        the audit trail of actions sent
 
 Whatever goes wrong ends as one line on stderr and an exit code (see
 `kostyor_tui.headless.exit_codes`), never a traceback. Textual is imported only on the console
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from kostyor_tui import __version__
 from kostyor_tui.commands import COMMANDS, Command, parse_parameters
-from kostyor_tui.domain.text import printable, redact
+from kostyor_tui.domain.text import printable, redact, redact_urls
 from kostyor_tui.errors import KostyorTuiError, UsageError
 from kostyor_tui.headless.exit_codes import MEANINGS, ExitCode, exit_code_for
 
@@ -57,6 +58,12 @@ def _add_global_options(parser: argparse.ArgumentParser) -> None:
         "--read-only", action="store_true", help="refuse every action that changes a cluster"
     )
     group.add_argument(
+        "--refresh",
+        metavar="SECONDS",
+        type=_seconds,
+        help="seconds between refreshes (console, upgrade-status --watch); overrides poll_interval",
+    )
+    group.add_argument(
         "--output",
         choices=("table", "json"),
         help="headless output: a readable table (default) or one JSON document",
@@ -67,6 +74,13 @@ def _add_global_options(parser: argparse.ArgumentParser) -> None:
         help="start the embedded server with a demo fleet on a free loopback port and use it",
     )
     group.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+
+
+def _seconds(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
 
 
 def _commands_epilog() -> str:
@@ -90,27 +104,51 @@ def main_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--command", metavar="NAME", help="run one command headless and exit (see below)"
     )
-    modes = parser.add_subparsers(dest="mode", metavar="{serve,config}")
+    modes = parser.add_subparsers(dest="mode", metavar="{serve,config,audit}")
     # `serve ...` is dispatched before parsing (see _dispatch); listed here for --help.
     modes.add_parser("serve", help="run the embedded Kostyor-compatible server", add_help=False)
-    config = modes.add_parser("config", help="write or show the configuration", allow_abbrev=False)
-    config_modes = config.add_subparsers(dest="config_mode", metavar="{init,show}", required=True)
+    config = modes.add_parser(
+        "config", help="write, show or edit the configuration", allow_abbrev=False
+    )
+    config_modes = config.add_subparsers(
+        dest="config_mode", metavar="{init,show,profiles,use-profile}", required=True
+    )
     init = config_modes.add_parser("init", help="write a commented starter config file (0600)")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     init.add_argument("--path", type=Path, help="where to write it (default: the platform's)")
     show = config_modes.add_parser("show", help="print the effective settings, secrets redacted")
-    for sub in (init, show):
+    show.add_argument(
+        "--all", action="store_true", help="every profile's effective settings, not just one"
+    )
+    profiles = config_modes.add_parser(
+        "profiles", help="list the profiles: which is the default, which is in use"
+    )
+    use = config_modes.add_parser(
+        "use-profile", help="make NAME the default profile (edits the file, keeps comments)"
+    )
+    use.add_argument("name", metavar="NAME", help="a profile of the config file")
+    audit = modes.add_parser(
+        "audit", help="show the audit trail of actions sent or refused", allow_abbrev=False
+    )
+    audit.add_argument("--cluster", metavar="C", help="only this cluster's (name or id)")
+    audit.add_argument(
+        "--limit", metavar="N", type=int, help="only the last N entries (after --cluster)"
+    )
+    for sub in (init, show, profiles, use, audit):
         _add_config_options(sub)
     return parser
 
 
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
-    """Global options accepted after `config init|show` too (only set when given there)."""
+    """Global options accepted after `config ...` and `audit` too (only set when given
+    there)."""
     keep = argparse.SUPPRESS
     parser.add_argument("--api-url", metavar="URL", default=keep, help=keep)
     parser.add_argument("--profile", metavar="NAME", default=keep, help=keep)
     parser.add_argument("--config", metavar="FILE", type=Path, default=keep, help=keep)
     parser.add_argument("--insecure", action="store_true", default=keep, help=keep)
+    parser.add_argument("--read-only", action="store_true", default=keep, help=keep)
+    parser.add_argument("--refresh", metavar="SECONDS", type=_seconds, default=keep, help=keep)
     parser.add_argument("--output", choices=("table", "json"), default=keep, help=keep)
 
 
@@ -193,8 +231,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _error_line(message: str, secrets: Sequence[str]) -> None:
-    """The one error line: secrets redacted, control characters made visible."""
-    text = " ".join(printable(redact(message, secrets)).split())
+    """The one error line: secrets redacted (and any password in a URL), control characters
+    made visible."""
+    text = " ".join(printable(redact_urls(redact(message, secrets))).split())
     print(f"{PROG}: error: {text}", file=sys.stderr)
 
 
@@ -210,9 +249,11 @@ def _dispatch(argv: list[str], secrets: list[str]) -> int:
     args = _parse_main(argv)
     if args.mode == "serve":
         raise UsageError(_SERVE_FIRST)
-    if args.mode == "config":
+    if args.mode in ("config", "audit"):
         if args.demo:
-            raise UsageError("--demo does not apply to config (see: kostyor-tui --help)")
+            raise UsageError(f"--demo does not apply to {args.mode} (see: kostyor-tui --help)")
+        if args.mode == "audit":
+            return _run_audit(args)
         return _run_config(args)
     if args.output is not None:
         raise UsageError("--output applies to --command only (see: kostyor-tui --help)")
@@ -284,10 +325,16 @@ def _load_settings(args: argparse.Namespace, api_url: str | None, secrets: list[
     from kostyor_tui.config import load_settings
 
     settings = load_settings(
-        config_path=args.config, profile=args.profile, api_url=api_url, insecure=args.insecure
+        config_path=args.config,
+        profile=args.profile,
+        api_url=api_url,
+        insecure=args.insecure,
+        read_only=args.read_only,
+        poll_interval=args.refresh,
     )
-    profile = settings.profile
-    secrets.extend(s.get_secret_value() for s in (profile.password, profile.token) if s)
+    # Secrets resolved later (password_command, token_command) are added when they are.
+    secrets.extend(settings.known_secrets())
+    settings.on_secret = secrets.append
     for warning in settings.warnings:
         print(f"{PROG}: {warning}", file=sys.stderr)
     return settings
@@ -328,13 +375,83 @@ def _run_config(args: argparse.Namespace) -> int:
         path = config.init_config(args.path or args.config, force=args.force)
         print(f"wrote {path} (mode 0600); edit it, then check it with: {PROG} config show")
         return 0
-    settings = config.load_settings(
-        config_path=args.config, profile=args.profile, api_url=args.api_url, insecure=args.insecure
-    )
+    if args.config_mode == "use-profile":
+        return _use_profile(args)
+    settings = _settings_for_config(args)
+    summary: object
+    if args.config_mode == "profiles":
+        summary, text = config.profiles_summary(settings), config.render_profiles(settings)
+    elif args.all:
+        summary, text = config.all_profiles_summary(settings), config.render_all_profiles(settings)
+    else:
+        summary, text = config.settings_summary(settings), config.render_settings(settings)
     if args.output == "json":
         import json
 
-        print(json.dumps(config.settings_summary(settings), indent=2))
+        print(json.dumps(summary, indent=2))
     else:
-        print(config.render_settings(settings))
+        print(text)
     return 0
+
+
+def _settings_for_config(args: argparse.Namespace) -> Settings:
+    from kostyor_tui.config import load_settings
+
+    return load_settings(
+        config_path=args.config,
+        profile=args.profile,
+        api_url=args.api_url,
+        insecure=args.insecure,
+        read_only=args.read_only,
+        poll_interval=args.refresh,
+    )
+
+
+def _use_profile(args: argparse.Namespace) -> int:
+    from kostyor_tui.config import choose_config_path, use_profile
+
+    path = use_profile(choose_config_path(args.config, os.environ), args.name)
+    print(f"default_profile is now {args.name!r} in {path}")
+    chosen = args.profile or os.environ.get("KOSTYOR_PROFILE")
+    if chosen and chosen != args.name:
+        origin = "--profile" if args.profile else "KOSTYOR_PROFILE"
+        print(f"{PROG}: note: {origin} still picks {chosen!r} where it is given", file=sys.stderr)
+    return 0
+
+
+def _run_audit(args: argparse.Namespace) -> int:
+    from kostyor_tui.audit import FIELDS, read_audit
+
+    settings = _settings_for_config(args)
+    if args.limit is not None and args.limit < 0:
+        raise UsageError("--limit must be 0 or more")
+    reading = read_audit(settings.audit_path, cluster=args.cluster, limit=args.limit)
+    if reading.unreadable:
+        print(
+            f"{PROG}: warning: {reading.unreadable} line(s) of {settings.audit_path} are not "
+            "audit entries and were skipped",
+            file=sys.stderr,
+        )
+    if args.output == "json":
+        import json
+
+        print(json.dumps(reading.entries, indent=2, ensure_ascii=False))
+        return 0
+    if not reading.entries:
+        print(f"(no entries in {settings.audit_path})")
+        return 0
+    from kostyor_tui.headless.render import table
+
+    columns = ("time", "user", "profile", "cluster", "action", "forced", "outcome", "detail")
+    assert set(columns) <= set(FIELDS)
+    rows = [[_audit_cell(entry.get(key)) for key in columns] for entry in reading.entries]
+    print(table([column.upper() for column in columns], rows))
+    return 0
+
+
+def _audit_cell(value: object) -> str:
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)

@@ -169,10 +169,18 @@ def _list_discovery_methods(ctx: CommandContext, args: Arguments) -> list[str]:
 
 
 def _discover_cluster(ctx: CommandContext, args: Arguments) -> reports.ClusterSummary:
+    # The openstack method's credentials from clouds.yaml (--os-cloud, or OS_CLOUD).
+    from kostyor_tui.config.clouds import discovery_parameters
+
+    parameters, note = discovery_parameters(
+        args["method"], args.get("parameters") or {}, args.get("os_cloud")
+    )
+    if note is not None:
+        ctx.ops.note(note)
     cluster = ctx.ops.discover(
         args["method"],
         args["name"],
-        args.get("parameters") or {},
+        parameters,
         allow_duplicate=bool(args.get("allow_duplicate")),
     )
     return reports.cluster_summary(cluster)
@@ -285,6 +293,13 @@ def _command_list() -> list[Command]:
                 Argument("name", "name of the new cluster"),
                 Argument("parameters", params_help, "parameters", metavar="key=value"),
                 Argument("allow_duplicate", "register it even if a cluster has that name", "flag"),
+                Argument(
+                    "os_cloud",
+                    "openstack method: username, password, tenant_name and auth_url from "
+                    "this cloud of clouds.yaml (default: OS_CLOUD)",
+                    "option",
+                    metavar="CLOUD",
+                ),
             ),
             mutating=True,
         ),

@@ -17,8 +17,10 @@ again.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from kostyor_tui.api.client import KostyorClient, unknown_cluster
 from kostyor_tui.api.errors import Busy, KostyorError, NotFound, ProtocolError, ServerError
@@ -33,10 +35,50 @@ from kostyor_tui.domain.lifecycle import (
     start_refusal,
 )
 from kostyor_tui.domain.statuses import Status
-from kostyor_tui.errors import AmbiguousName, Refused
+from kostyor_tui.domain.text import is_secret_name, one_line, redact, redact_urls
+from kostyor_tui.errors import AmbiguousName, KostyorTuiError, Refused
 
 Narrate = Callable[[str], None]
 FORCE_HINT = "send it anyway with --force"
+_MAX_AUDIT_DETAIL = 500
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One change an operator asked for, as the audit trail records it: what was asked
+    (`action`: start-upgrade, pause, continue, rollback, cancel or discover), on which
+    cluster, whether it was forced and whether it was sent at all, and how it ended:
+    `outcome` is `done` (`detail`: the state as re-read afterwards), `refused` (by
+    kostyor-tui, before sending: read-only mode, the lifecycle) or `failed` (`detail`:
+    the error's one line). Parameters are recorded by name only: their values may be
+    secrets. Who, when, from which profile and to which endpoint is the recorder's to add.
+    """
+
+    action: str
+    cluster: str | None
+    cluster_id: str | None = None
+    forced: bool = False
+    sent: bool = False
+    outcome: str = "done"
+    detail: str = ""
+    upgrade_id: str | None = None
+    to_version: str | None = None
+    parameters: tuple[str, ...] = field(default=())
+
+
+# Records an AuditEvent (kostyor_tui.audit writes them to a file). An OSError is told,
+# never raised through an operation.
+Audit = Callable[[AuditEvent], None]
+
+
+@dataclass
+class _Recording:
+    """An AuditEvent being filled in while an operation runs."""
+
+    event: AuditEvent
+
+    def update(self, **changes: Any) -> None:
+        self.event = replace(self.event, **changes)
 
 
 @dataclass(frozen=True)
@@ -119,6 +161,7 @@ class Operations:
         recheck: Recheck = Recheck(),
         narrate: Narrate = lambda _: None,
         sleep: Callable[[float], None] = time.sleep,
+        audit: Audit | None = None,
     ) -> None:
         self.client = client
         self.read_only = read_only
@@ -126,6 +169,47 @@ class Operations:
         self._recheck = recheck
         self._narrate = narrate
         self._sleep = sleep
+        self._audit = audit
+
+    def note(self, text: str) -> None:
+        """Tell the operator something beyond the result (the face's `narrate`)."""
+        self._narrate(text)
+
+    # The audit trail
+
+    @contextmanager
+    def _audited(self, event: AuditEvent, secrets: Sequence[str] = ()) -> Iterator[_Recording]:
+        """Record `event` once the operation inside has ended, however it ended: `done`
+        with what the operation filled in, `refused` or `failed` with the error's line."""
+        recording = _Recording(event)
+        try:
+            yield recording
+        except Refused as refusal:
+            recording.update(outcome="refused", detail=refusal.one_line())
+            raise
+        except KostyorTuiError as failure:
+            recording.update(outcome="failed", detail=failure.one_line())
+            raise
+        except BaseException as failure:
+            # A bug, or Ctrl-C: once sent, what became of it is not known.
+            what = "interrupted" if isinstance(failure, KeyboardInterrupt) else "unexpected"
+            unknown = " (sent: its outcome is unknown)" if recording.event.sent else ""
+            recording.update(outcome="failed", detail=f"{what} {type(failure).__name__}{unknown}")
+            raise
+        finally:
+            self._record(recording.event, secrets)
+
+    def _record(self, event: AuditEvent, secrets: Sequence[str]) -> None:
+        if self._audit is None:
+            return
+        detail = one_line(redact_urls(redact(event.detail, secrets)), _MAX_AUDIT_DETAIL)
+        try:
+            self._audit(replace(event, detail=detail))
+        except OSError as error:
+            self._narrate(
+                f"could not write the audit trail: {error.strerror or type(error).__name__}"
+                + (f" ({error.filename})" if error.filename else "")
+            )
 
     # The one read-only guard.
 
@@ -199,6 +283,33 @@ class Operations:
         force: bool = False,
     ) -> Upgrade:
         """Start an upgrade and return it as re-read from the server. Sent once."""
+        event = AuditEvent(
+            "start-upgrade",
+            cluster.name,
+            cluster.id,
+            forced=force,
+            to_version=to_version,
+            parameters=tuple(sorted(parameters or {})),
+        )
+        with self._audited(event, _secret_values(parameters)) as recording:
+            upgrade = self._start_upgrade(
+                cluster, to_version, engine, driver, parameters, force, recording
+            )
+            recording.update(
+                upgrade_id=upgrade.id, detail=f"upgrade {upgrade.id}: {upgrade.status}"
+            )
+            return upgrade
+
+    def _start_upgrade(
+        self,
+        cluster: Cluster,
+        to_version: str,
+        engine: str | None,
+        driver: str | None,
+        parameters: Mapping[str, str] | None,
+        force: bool,
+        recording: _Recording,
+    ) -> Upgrade:
         name = label(cluster)
         self.guard(f"starting an upgrade of {name}")
         cluster_id = _id_of(cluster)
@@ -212,6 +323,7 @@ class Operations:
                 forceable=True,
             )
         before = {upgrade.id for upgrade in reading.upgrades}
+        recording.update(sent=True)
         try:
             created = self.client.create_upgrade(
                 cluster_id, to_version, engine=engine, driver=driver, parameters=parameters
@@ -275,6 +387,15 @@ class Operations:
     def act(self, cluster: Cluster, action: Action, *, force: bool = False) -> Upgrade:
         """Pause, continue, roll back or cancel the cluster's current upgrade; return it as
         re-read after the action. Sent once."""
+        event = AuditEvent(str(action), cluster.name, cluster.id, forced=force)
+        with self._audited(event) as recording:
+            upgrade = self._act(cluster, action, force, recording)
+            recording.update(
+                upgrade_id=upgrade.id, detail=f"upgrade {upgrade.id}: {upgrade.status}"
+            )
+            return upgrade
+
+    def _act(self, cluster: Cluster, action: Action, force: bool, recording: _Recording) -> Upgrade:
         if action not in LIFECYCLE:
             raise Refused(f"Unknown upgrade action {action!r}; actions: {', '.join(LIFECYCLE)}")
         name = label(cluster)
@@ -295,6 +416,7 @@ class Operations:
                 hint=FORCE_HINT,
                 forceable=True,
             )
+        recording.update(upgrade_id=current.id, sent=True)
         try:
             self.client.act_on_upgrade(current.id, cluster_id, action)
         except KostyorError as failure:
@@ -364,7 +486,35 @@ class Operations:
         *,
         allow_duplicate: bool = False,
     ) -> Cluster:
-        """Run discovery on the server and return the new cluster. Sent once."""
+        """Run discovery on the server and return the new cluster. Sent once. The values of
+        secret parameters (a password) never appear in an error or the audit trail."""
+        secrets = _secret_values(parameters)
+        event = AuditEvent("discover", name, parameters=tuple(sorted(parameters or {})))
+        with self._audited(event, secrets) as recording:
+            try:
+                cluster = self._discover(method, name, parameters, allow_duplicate, recording)
+            except KostyorTuiError as failure:
+                if not secrets:
+                    raise
+                raise failure.restated(
+                    redact(failure.message, secrets),
+                    hint=redact(failure.hint, secrets) if failure.hint else None,
+                ) from None
+            recording.update(
+                cluster_id=cluster.id,
+                detail=f"cluster {cluster.name} ({cluster.id}): {cluster.status}, "
+                f"version {cluster.version or 'unknown'}",
+            )
+            return cluster
+
+    def _discover(
+        self,
+        method: str,
+        name: str,
+        parameters: Mapping[str, str] | None,
+        allow_duplicate: bool,
+        recording: _Recording,
+    ) -> Cluster:
         self.guard(f"discovery of {name}")
         clusters = self.client.list_clusters()
         same_name = [cluster for cluster in clusters if cluster.name == name]
@@ -376,6 +526,7 @@ class Operations:
                 hint="choose another name, or pass --allow-duplicate",
             )
         known_before = {cluster.id for cluster in clusters}
+        recording.update(sent=True)
         try:
             return self.client.discover_cluster(method, name, parameters)
         except KostyorError as failure:
@@ -468,6 +619,10 @@ class Operations:
             if found is not None:
                 return clusters, found
         return clusters, None
+
+
+def _secret_values(parameters: Mapping[str, str] | None) -> list[str]:
+    return [value for key, value in (parameters or {}).items() if is_secret_name(key) and value]
 
 
 def _id_of(cluster: Cluster) -> str:

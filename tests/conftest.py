@@ -12,6 +12,15 @@ from kostyor_tui.server.runner import BackgroundServer, ServerOptions, start_in_
 TEST_STEP_SECONDS = 0.05
 
 
+@pytest.fixture(autouse=True)
+def private_state_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test's audit trail goes to its own state directory, never the user's."""
+    state = tmp_path / "xdg-state"
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    monkeypatch.delenv("KOSTYOR_AUDIT_FILE", raising=False)
+    return state
+
+
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[BackgroundServer]:
     """The demo fleet on a fresh SQLite file, steps of 0.05 s."""

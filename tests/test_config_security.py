@@ -22,7 +22,7 @@ import trustme
 
 from kostyor_tui.api.client import KostyorClient
 from kostyor_tui.api.errors import KostyorError, Unreachable
-from kostyor_tui.config import load_settings, render_settings
+from kostyor_tui.config import ConfigError, load_settings, render_settings
 from kostyor_tui.headless.exit_codes import exit_code_for
 
 PASSWORD = "tls-pw-Secret-314"
@@ -168,3 +168,60 @@ def test_ca_bundle_that_is_not_pem_is_a_clear_error(tls_server: TLSServer, tmp_p
     assert str(tmp_path / "ca.pem") in message
     assert "PEM" in message
     assert tls_server.requests == []
+
+
+# Where trust comes from: a directory, OS_CACERT, the system's store (truststore)
+
+
+def test_a_directory_of_ca_files_as_ca_bundle(tls_server: TLSServer, tmp_path: Path) -> None:
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    trustme.CA().cert_pem.write_to_path(str(certs / "another.pem"))
+    tls_server.ca.cert_pem.write_to_path(str(certs / "internal-ca.crt"))
+    (certs / "README").write_text("not a certificate\n")
+    (certs / "broken.pem").write_text("not a certificate either\n")
+    path = write_profile(tmp_path, f'api_url = "{tls_server.url}"\nca_bundle = "certs"\n')
+    settings = load_settings(config_path=path, environ={})
+    assert settings.verify == str(certs)
+    assert list_cluster_names(settings.client_options()) == ["home_lab"]
+
+
+def test_os_cacert_is_trusted_when_the_profile_names_no_ca_bundle(
+    tls_server: TLSServer, tmp_path: Path
+) -> None:
+    tls_server.ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    path = write_profile(tmp_path, f'api_url = "{tls_server.url}"\n')
+    settings = load_settings(config_path=path, environ={"OS_CACERT": str(tmp_path / "ca.pem")})
+    assert settings.verify == str(tmp_path / "ca.pem")
+    assert settings.sources["ca_bundle"] == "env"
+    assert list_cluster_names(settings.client_options()) == ["home_lab"]
+    assert "(environment)" in render_settings(settings).split("ca_bundle", 1)[1].splitlines()[0]
+
+
+def test_the_profiles_ca_bundle_beats_os_cacert(tls_server: TLSServer, tmp_path: Path) -> None:
+    tls_server.ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    path = write_profile(tmp_path, f'api_url = "{tls_server.url}"\nca_bundle = "ca.pem"\n')
+    # OS_CACERT belongs to the OpenStack cloud the shell was set up for: not this endpoint.
+    settings = load_settings(config_path=path, environ={"OS_CACERT": "/nowhere/ca.pem"})
+    assert settings.verify == str(tmp_path / "ca.pem")
+    assert settings.sources["ca_bundle"] == "profile"
+
+
+def test_a_missing_os_cacert_is_an_error_naming_it(tmp_path: Path) -> None:
+    path = write_profile(tmp_path, 'api_url = "https://k.example"\n')
+    with pytest.raises(ConfigError, match=r"ca_bundle /nowhere/ca\.pem \(from OS_CACERT\)"):
+        load_settings(config_path=path, environ={"OS_CACERT": "/nowhere/ca.pem"})
+
+
+def test_the_system_store_is_truststores_when_it_is_installed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import truststore
+
+    from kostyor_tui.api.transport import ssl_context
+
+    assert isinstance(ssl_context(True), truststore.SSLContext)
+    monkeypatch.setitem(sys.modules, "truststore", None)  # as if not installed
+    context = ssl_context(True)
+    assert not isinstance(context, truststore.SSLContext)
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname

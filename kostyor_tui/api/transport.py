@@ -43,14 +43,19 @@ from kostyor_tui.api.errors import (
     TimedOut,
     Unreachable,
 )
+from kostyor_tui.domain.errors import KostyorTuiError
 from kostyor_tui.domain.text import one_line, printable, redact
 
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
 _MAX_ERROR_BODY = 64 * 1024
 _MAX_SERVER_TEXT = 300
 _API_URL_EXAMPLE = "api_url looks like https://kostyor.example:5000/"
+# At most this many certificate files are read from a ca_bundle directory.
+_MAX_CA_FILES = 1000
 
 Debug = Callable[[str], None]
+# Called when the API refuses the token: returns a fresh one (token_command run again).
+TokenRefresh = Callable[[], str]
 
 
 def segment(value: str) -> str:
@@ -216,17 +221,17 @@ class ApiUrl:
 
 def ssl_context(verify: bool | str) -> ssl.SSLContext:
     """What to trust: the CA bundle (a PEM file or a directory of them) at `verify`, the
-    system's store for True, nothing for False (verification off)."""
+    system's store for True (see `system_context`), nothing for False (verification off)."""
     if verify is False:
         context = ssl.create_default_context()
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
         return context
     if verify is True:
-        return ssl.create_default_context()
+        return system_context()
     try:
         if os.path.isdir(verify):
-            return ssl.create_default_context(capath=verify)
+            return _directory_context(verify)
         return ssl.create_default_context(cafile=verify)
     except (OSError, ssl.SSLError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
@@ -234,6 +239,37 @@ def ssl_context(verify: bool | str) -> ssl.SSLContext:
             f"Cannot use the CA bundle {verify}: {one_line(reason, 120)}",
             hint="ca_bundle must be a PEM file of CA certificates, or a directory of them",
         ) from None
+
+
+def _directory_context(directory: str) -> ssl.SSLContext:
+    """The CAs of a directory: OpenSSL's lookup by hashed name (as in /etc/ssl/certs, made
+    by c_rehash), and every certificate file in it (.pem, .crt, .cer) besides, so that a
+    directory of plainly named files works too. A file that holds no certificate is
+    passed over."""
+    context = ssl.create_default_context(capath=directory)
+    with os.scandir(directory) as entries:
+        names = sorted(
+            entry.path
+            for entry in entries
+            if entry.name.lower().endswith((".pem", ".crt", ".cer")) and entry.is_file()
+        )
+    for path in names[:_MAX_CA_FILES]:
+        try:
+            context.load_verify_locations(cafile=path)
+        except (OSError, ssl.SSLError):
+            continue
+    return context
+
+
+def system_context() -> ssl.SSLContext:
+    """The system's trust store: through truststore when it is installed (the platform's
+    own verifier: a CA an administrator installed system-wide is trusted, as a browser
+    would), else OpenSSL's default paths (which SSL_CERT_FILE and SSL_CERT_DIR change)."""
+    try:
+        import truststore
+    except ImportError:
+        return ssl.create_default_context()
+    return truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
 def _proxy_for(url: ApiUrl) -> httpcore.Proxy | None:
@@ -537,6 +573,7 @@ class Transport:
         username: str | None = None,
         password: str | None = None,
         token: str | None = None,
+        token_refresh: TokenRefresh | None = None,
         verify: bool | str = True,
         timeout: float = 10.0,
         max_connections: int = 4,
@@ -551,15 +588,16 @@ class Transport:
         self.api_url = url.base
         self.timeout = timeout
         self.max_answer_bytes = max_answer_bytes
-        self._secrets = tuple(secret for secret in (password, token) if secret)
+        self._secrets = tuple(secret for secret in (password, token, url.password) if secret)
         self._debug = debug
+        self._token = token or None
+        self._token_refresh = token_refresh
+        self._token_lock = threading.Lock()
         headers = {
             "Accept": "application/json",
             "Accept-Encoding": "identity",
             "User-Agent": f"kostyor-tui/{__version__}",
         }
-        if token:
-            headers["X-Auth-Token"] = token
         if username:
             pair = f"{username}:{password or ''}".encode()
             headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
@@ -595,14 +633,45 @@ class Transport:
         `what` completes "Could not ..." in error messages; `timeout` (default: the
         client's) is the deadline for the whole exchange.
         """
-        deadline = timeout if timeout is not None else self.timeout
         url = self.api_url + path.lstrip("/")
         if params:
             url += "?" + urlencode(params)
-        headers = list(self._headers)
         content = None
         if json_body is not None:
             content = json.dumps(json_body).encode()
+        token = self._token
+        status, answer_headers, body = self._send(method, url, content, token, what, timeout)
+        if status == 401 and token is not None and self._token_refresh is not None:
+            # An expired token (Keystone's last a few hours): get a fresh one. A GET is sent
+            # again with it, once; a POST or PUT never is sent twice, but a 401 means it
+            # was not acted on, so the operator can simply try again now.
+            fresh = self._fresh_token(token, what, status)
+            if method != "GET":
+                raise AuthFailed(
+                    f"Could not {what}: the API refused the token ({status}), which had "
+                    "probably expired; token_command gave a fresh one",
+                    hint="nothing was changed: try again",
+                )
+            status, answer_headers, body = self._send(method, url, content, fresh, what, timeout)
+        if 200 <= status < 300:
+            return Answer(status, body, what, self.redact)
+        raise self._refusal(what, method, path, status, answer_headers, body)
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        content: bytes | None,
+        token: str | None,
+        what: str,
+        timeout: float | None,
+    ) -> tuple[int, dict[str, str], bytes]:
+        """One exchange within the deadline; failures of the network mapped."""
+        deadline = timeout if timeout is not None else self.timeout
+        headers = list(self._headers)
+        if token is not None:
+            headers.append((b"X-Auth-Token", token.encode()))
+        if content is not None:
             headers.append((b"Content-Type", b"application/json"))
         started = time.monotonic()
         _deadline.at = started + deadline
@@ -618,9 +687,26 @@ class Transport:
                 f"{method} {url} → {status} in {1000 * (time.monotonic() - started):.0f} ms, "
                 f"{len(body)} bytes: {excerpt}"
             )
-        if 200 <= status < 300:
-            return Answer(status, body, what, self.redact)
-        raise self._refusal(what, method, path, status, answer_headers, body)
+        return status, answer_headers, body
+
+    def _fresh_token(self, refused: str, what: str, status: int) -> str:
+        """A token newer than `refused`: the one another thread already fetched, else a new
+        one from `token_refresh` (run once however many requests were refused together)."""
+        assert self._token_refresh is not None
+        with self._token_lock:
+            if self._token != refused and self._token is not None:
+                return self._token
+            try:
+                fresh = self._token_refresh()
+            except KostyorTuiError as failure:
+                raise AuthFailed(
+                    f"Could not {what}: the API refused the token ({status}), and "
+                    f"token_command could not get a fresh one: {failure.one_line()}",
+                    hint="check token_command",
+                ) from None
+            self._secrets = (*self._secrets, fresh)
+            self._token = fresh
+            return fresh
 
     def _exchange(
         self,

@@ -6,6 +6,8 @@ is the headless mode's business (`kostyor_tui.headless.exit_codes`), not the
 error's.
 """
 
+from typing import Self
+
 from kostyor_tui.domain.text import one_line, printable
 
 
@@ -17,7 +19,7 @@ class KostyorTuiError(Exception):
         self.message = message
         self.hint = hint
 
-    def restated(self, message: str, *, hint: str | None = None) -> "KostyorTuiError":
+    def restated(self, message: str, *, hint: str | None = None) -> Self:
         """A copy of this error, same type and fields, with a new message and hint."""
         # Not copy.copy: it calls the class with the message alone, which fails for an
         # error whose __init__ requires more (Busy).

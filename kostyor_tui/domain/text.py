@@ -39,3 +39,52 @@ def redact(text: str, secrets: Iterable[str]) -> str:
         if secret:
             text = text.replace(secret, REDACTED)
     return text
+
+
+# A URL inside free text: a scheme, `://`, then everything up to the next whitespace.
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://\S+")
+
+
+def redact_url(url: str) -> str:
+    """`url` with the password written into it (`https://user:PASSWORD@host/`) shown as
+    `REDACTED`. It works on malformed URLs too (an error message may quote one): everything
+    between the user's `:` and the last `@` counts as the password, which hides too much of
+    an odd URL rather than too little of a secret."""
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        scheme, rest = "", url
+    at = rest.rfind("@")
+    if at < 0:
+        return url
+    user, colon, _ = rest[:at].partition(":")
+    if not colon:
+        return url
+    return f"{scheme}{separator}{user}:{REDACTED}@{rest[at + 1 :]}"
+
+
+def redact_urls(text: str) -> str:
+    """`text` with the password of every URL in it redacted (see `redact_url`)."""
+    return _URL.sub(lambda match: redact_url(match.group()), text)
+
+
+def without_credentials(url: str) -> str:
+    """`url` without the user and password written into it: for a header or a record."""
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        return redact_url(url)
+    authority_end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    at = rest.rfind("@", 0, authority_end)
+    if at < 0:
+        # The password may hold a `/`, `?` or `#` that should have been escaped.
+        return redact_url(url)
+    return f"{scheme}{separator}{rest[at + 1 :]}"
+
+
+# Words in a parameter's name that make its value a secret (`password`, `os_token`, ...).
+_SECRET_WORDS = ("password", "passwd", "secret", "token", "credential")
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a parameter called `name` holds a secret: its value is never shown."""
+    lowered = name.lower()
+    return any(word in lowered for word in _SECRET_WORDS)

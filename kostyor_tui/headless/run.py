@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, Literal, TextIO
 
 from kostyor_tui.api.client import KostyorClient
+from kostyor_tui.audit import audit_trail
 from kostyor_tui.commands import Command, CommandContext, watch_upgrade
 from kostyor_tui.config import Settings
 from kostyor_tui.domain.text import printable
@@ -40,7 +41,13 @@ def run_headless(
         print(f"kostyor-tui: note: {printable(text)}", file=stderr, flush=True)
 
     with KostyorClient(**settings.client_options()) as client:
-        ops = Operations(client, read_only=read_only, narrate=narrate)
+        ops = Operations(
+            client,
+            read_only=read_only or settings.read_only,
+            read_only_hint=settings.read_only_hint,
+            narrate=narrate,
+            audit=audit_trail(settings),
+        )
         if command.name == "upgrade-status" and arguments.get("watch"):
             _watch(ops, arguments["upgrade_uuid"], settings.poll_interval, output, stdout)
             return 0
