@@ -174,20 +174,24 @@ class KostyorApp(App[int]):
     @on(StartUpgradeRequested)
     def _open_start_upgrade(self, request: StartUpgradeRequested) -> None:
         cluster_id = request.cluster_id
-        if self._refused_read_only(f"starting an upgrade of {self.service.name(cluster_id)}"):
+        if self._refused_read_only(
+            f"starting an upgrade of {self.service.cluster_name(cluster_id)}"
+        ):
             return
 
         def started(upgrade_id: str | None) -> None:
             if upgrade_id is not None:
                 self.post_message(UpgradeViewRequested(cluster_id))
 
-        self.push_screen(StartUpgradeScreen(cluster_id, self.service.name(cluster_id)), started)
+        self.push_screen(
+            StartUpgradeScreen(cluster_id, self.service.cluster_name(cluster_id)), started
+        )
 
     @on(ActionRequested)
     def _request_action(self, request: ActionRequested) -> None:
         """Pause/continue at once; rollback/cancel after the operator confirms."""
         cluster_id, action = request.cluster_id, request.action
-        name = self.service.name(cluster_id)
+        name = self.service.cluster_name(cluster_id)
         if self._refused_read_only(f"{action} of the upgrade of {name}"):
             return
         # An action the console already knows to be invalid goes straight to the
@@ -217,7 +221,7 @@ class KostyorApp(App[int]):
         )
 
     def _run_action(self, cluster_id: str, action: Action) -> None:
-        title = f"the {action} of the upgrade of {printable(self.service.name(cluster_id))}"
+        title = f"the {action} of the upgrade of {printable(self.service.cluster_name(cluster_id))}"
         self._run_command(COMMANDS[f"upgrade-{action}"], {"cluster": cluster_id}, title)
 
     def _refused_read_only(self, what: str) -> bool:
@@ -261,7 +265,7 @@ class KostyorApp(App[int]):
         elif command.name == "list-upgrades" and cluster_id is not None:
             arguments = {"cluster": cluster_id}
         if cluster_id is not None and ("cluster" in arguments or "upgrade_uuid" in arguments):
-            title = f"{command.name} {self.service.name(cluster_id)}"
+            title = f"{command.name} {self.service.cluster_name(cluster_id)}"
         self._run_command(command, arguments, title)
 
     def _run_command(self, command: Command, arguments: Arguments, title: str) -> None:
@@ -303,7 +307,7 @@ class KostyorApp(App[int]):
         del self._runs[event.worker]
         if event.state is WorkerState.SUCCESS:
             report = event.worker.result
-            if run.command.action is not None:
+            if run.command.action is not None and report is not None:
                 self.notify(
                     f"{run.command.action.capitalize()} sent: upgrade {report.id} is now "
                     f"{report.status}",

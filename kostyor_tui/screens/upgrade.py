@@ -66,7 +66,7 @@ class UpgradeScreen(Screen[None]):
 
     @property
     def cluster_name(self) -> str:
-        return service_of(self).name(self.cluster_id)
+        return service_of(self).cluster_name(self.cluster_id)
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(self._profile, self._api_url)

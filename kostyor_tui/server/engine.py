@@ -141,8 +141,8 @@ class Engine:
         running = self._store.running_upgrades()
         for upgrade_id, status in running.items():
             direction = BACKWARD if status == Status.ROLLBACK_IN_PROGRESS else FORWARD
-            step = self._under_way.get(upgrade_id)
-            if step is None or step.direction != direction:
+            under_way = self._under_way.get(upgrade_id)
+            if under_way is None or under_way.direction != direction:
                 self._under_way[upgrade_id] = _StepUnderWay(direction, now + self._step_seconds)
         # A forward step under way when its upgrade was paused is still completed
         # (pause stops after the current step); the store decides at commit time.

@@ -5,6 +5,7 @@ and `.url` is known before the first request.
 """
 
 import logging
+import math
 import os
 import signal
 import socket
@@ -135,7 +136,8 @@ class BackgroundServer:
         config = uvicorn.Config(
             app,
             http=connections.protocol_with(limits),
-            timeout_keep_alive=options.keep_alive_seconds,
+            # uvicorn counts whole seconds; a fraction still closes an idle connection.
+            timeout_keep_alive=max(1, math.ceil(options.keep_alive_seconds)),
             h11_max_incomplete_event_size=connections.MAX_HEAD_BYTES,
             log_config=None,
             log_level="warning",

@@ -653,8 +653,8 @@ class Store:
             return str(uuid.uuid5(id_namespace, "/".join(names)))
 
         cluster_id = new_id(name)
-        host_rows = []
-        service_rows = []
+        host_rows: list[tuple[str, str, str]] = []
+        service_rows: list[tuple[str, str, str, str, str | None]] = []
         for host in hosts:
             host_id = new_id(name, host.hostname)
             host_rows.append((host_id, cluster_id, host.hostname))

@@ -102,7 +102,7 @@ class ApiService(DOMNode):
     def events(self, cluster_id: str) -> tuple[UpgradeEvent, ...]:
         return tuple(self._events.get(cluster_id, ()))
 
-    def name(self, cluster_id: str) -> str:
+    def cluster_name(self, cluster_id: str) -> str:
         cluster = self.cluster(cluster_id)
         return (cluster.name if cluster else None) or cluster_id
 

@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from kostyor_tui.api.models import Cluster, Host, Service, Step, Upgrade
-from kostyor_tui.domain import fleet, lifecycle, order, progress
+from kostyor_tui.domain import fleet, lifecycle, order
+from kostyor_tui.domain.progress import (
+    HostState,
+    UpgradeProgress,
+    host_states,
+    progress_reported,
+    upgrade_progress,
+)
 from kostyor_tui.domain.statuses import MOVING, Status
 
 
@@ -42,8 +49,8 @@ class ClusterSnapshot:
     # `upgrade`'s status, derived from the cluster's when the server left it null
     # (docs/kostyor-api.md#quirk-null-upgrade-status).
     status: Status | None = None
-    progress: progress.UpgradeProgress | None = None
-    host_states: Mapping[str, progress.HostState] = field(default_factory=dict)
+    progress: UpgradeProgress | None = None
+    host_states: Mapping[str, HostState] = field(default_factory=dict)
     components: tuple[fleet.Component, ...] = ()
     version_counts: Mapping[str, int] = field(default_factory=dict)
     # host id -> {version: instance count}
@@ -66,7 +73,7 @@ class ClusterSnapshot:
         if self.status is Status.SUCCEEDED:
             return True
         upgraded = self.progress.services_upgraded if self.progress else 0
-        return progress.progress_reported(self.steps is not None, upgraded)
+        return progress_reported(self.steps is not None, upgraded)
 
     @property
     def engine_known(self) -> bool:
@@ -113,18 +120,18 @@ def build_snapshot(
     """
     upgrade = lifecycle.newest_upgrade(upgrades)
     status = lifecycle.effective_status(upgrade, cluster) if upgrade else None
-    upgrade_progress = None
-    host_states: Mapping[str, progress.HostState] = {}
+    done = None
+    states: Mapping[str, HostState] = {}
     engine = (upgrade.engine if upgrade else None) or order.DEFAULT_ENGINE
     if upgrade is not None and upgrade.to_version:
-        upgrade_progress = progress.upgrade_progress(
+        done = upgrade_progress(
             hosts,
             services,
             upgrade.to_version,
             engine,
             rolling_back=status is Status.ROLLBACK_IN_PROGRESS,
         )
-        host_states = progress.host_states(hosts, services, upgrade.to_version)
+        states = host_states(hosts, services, upgrade.to_version)
     hosts_seen = tuple(hosts)
     same_topology = (
         previous is not None
@@ -145,8 +152,8 @@ def build_snapshot(
         fetched_at=fetched_at,
         upgrade=upgrade,
         status=status,
-        progress=upgrade_progress,
-        host_states=host_states,
+        progress=done,
+        host_states=states,
         components=components,
         version_counts=fleet.component_version_counts(components, releases),
         host_versions=fleet.host_version_counts(hosts, services, releases),

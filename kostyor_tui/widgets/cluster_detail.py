@@ -22,7 +22,7 @@ def hosts_summary(hostnames: Sequence[str]) -> str:
 
 
 def component_table_rows(snapshot: ClusterSnapshot) -> list[tuple[str, Row]]:
-    rows = []
+    rows: list[tuple[str, Row]] = []
     for component in snapshot.components:
         upgradable = any(
             fleet.upgradable(version, snapshot.releases) for version, _ in component.versions
@@ -47,7 +47,7 @@ def component_table_rows(snapshot: ClusterSnapshot) -> list[tuple[str, Row]]:
 def host_table_rows(snapshot: ClusterSnapshot) -> list[tuple[str, Row]]:
     names = snapshot.hostnames
     reported = snapshot.progress_reported
-    rows = []
+    rows: list[tuple[str, Row]] = []
     for host_id in snapshot.host_order:
         versions: Mapping[str, int] = snapshot.host_versions.get(host_id, {})
         state = snapshot.host_states.get(host_id) if reported else None

@@ -104,7 +104,7 @@ def cluster_rows(
 ) -> list[tuple[str, Row]]:
     snapshots = snapshots or {}
     now = now or datetime.now()
-    rows = []
+    rows: list[tuple[str, Row]] = []
     for cluster in sorted(clusters, key=_sort_key(sort, snapshots)):
         if not cluster.id or not matches(cluster, query):
             continue

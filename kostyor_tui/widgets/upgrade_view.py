@@ -20,6 +20,7 @@ from kostyor_tui.domain.text import printable
 from kostyor_tui.reports import FailedStep, failed_step
 from kostyor_tui.service.snapshots import ClusterSnapshot
 from kostyor_tui.widgets.badges import host_state_content, status_content
+from kostyor_tui.widgets.keyed_table import Row
 
 NO_PROGRESS = (
     "This server reports no per-instance progress: its status is all it tells "
@@ -180,7 +181,7 @@ def bars(snapshot: ClusterSnapshot | None) -> list[Bar] | None:
     ]
 
 
-def host_rows(snapshot: ClusterSnapshot) -> list[tuple[str, tuple[object, ...]]]:
+def host_rows(snapshot: ClusterSnapshot) -> list[tuple[str, Row]]:
     """One row per host in engine order: where the upgrade is (▶) or failed (✖), the host's
     state, its services at the target version, its versions."""
     upgrade = snapshot.upgrade
@@ -202,7 +203,7 @@ def host_rows(snapshot: ClusterSnapshot) -> list[tuple[str, tuple[object, ...]]]
         }
     ):
         current = done.current_host
-    rows = []
+    rows: list[tuple[str, Row]] = []
     for host_id in snapshot.host_order:
         versions = snapshot.host_versions.get(host_id, {})
         total = sum(versions.values())
