@@ -185,10 +185,29 @@ def test_rollback_while_in_progress(server_factory: Factory) -> None:
         rolling = act(client, upgrade, "rollback").json()
         assert rolling["status"] == "UPGRADE ROLLBACK IN PROGRESS"
         assert cluster_named(client, "small")["status"] == "UPGRADE ROLLBACK IN PROGRESS"
-        # Nothing but waiting is allowed while rolling back.
-        for action in ("pause", "continue", "cancel", "rollback"):
+        # While rolling back only cancel is allowed (docs/kostyor-api.md#lifecycle): the
+        # others are refused, and this rollback is left to finish.
+        for action in ("pause", "continue", "rollback"):
             assert act(client, upgrade, action).status_code == 400
         assert_rolled_back(client, upgrade, before)
+
+
+def test_cancel_stops_a_rollback(server_factory: Factory) -> None:
+    server = server_factory(step_seconds=0.1, seed="empty")
+    with httpx.Client(base_url=server.url) as client:
+        small = discover_small(client)
+        upgrade = start_upgrade(client, small["id"])
+        wait_for_steps(client, upgrade["id"], 5)
+        assert act(client, upgrade, "rollback").status_code == 200
+        wait_for_steps(client, upgrade["id"], 1, "rollback")
+        cancelled = act(client, upgrade, "cancel")
+        assert cancelled.status_code == 200
+        assert cancelled.json()["status"] == "UPGRADE CANCELLED"
+        rolled_back = len(done_steps(client, upgrade["id"], "rollback"))
+        quiet_period(0.1)
+        # Cancelled: the engine rolls back nothing more.
+        assert len(done_steps(client, upgrade["id"], "rollback")) == rolled_back
+        assert cluster_named(client, "small")["status"] == "UPGRADE CANCELLED"
 
 
 def test_rollback_while_paused(server_factory: Factory) -> None:
