@@ -12,11 +12,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kostyor_tui.api.models import Cluster, Host, Service, Upgrade
 from kostyor_tui.domain import fleet, lifecycle, order, progress
 from kostyor_tui.domain.statuses import MAINTENANCE, UNFINISHED, Status, cluster_state
+
+if TYPE_CHECKING:
+    # Annotations only: the reports (and so `--help` and the views) load without pydantic.
+    from kostyor_tui.api.models import Cluster, Host, Service, Upgrade
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class ClusterSummary:
 class UpgradeSummary:
     id: str | None
     cluster_id: str | None
+    cluster_name: str | None
     status: str
     from_version: str | None
     to_version: str | None
@@ -48,6 +52,7 @@ class CurrentStep:
 class UpgradeStatusReport:
     id: str | None
     cluster_id: str | None
+    cluster_name: str | None
     status: str
     from_version: str | None
     to_version: str | None
@@ -108,10 +113,11 @@ def cluster_summary(cluster: Cluster) -> ClusterSummary:
     )
 
 
-def upgrade_summary(upgrade: Upgrade) -> UpgradeSummary:
+def upgrade_summary(upgrade: Upgrade, cluster_name: str | None = None) -> UpgradeSummary:
     return UpgradeSummary(
         id=upgrade.id,
         cluster_id=upgrade.cluster_id,
+        cluster_name=cluster_name,
         status=str(upgrade.status),
         from_version=upgrade.from_version,
         to_version=upgrade.to_version,
@@ -121,7 +127,10 @@ def upgrade_summary(upgrade: Upgrade) -> UpgradeSummary:
 
 
 def upgrade_status(
-    upgrade: Upgrade, hosts: Sequence[Host], services: Sequence[Service]
+    upgrade: Upgrade,
+    hosts: Sequence[Host],
+    services: Sequence[Service],
+    cluster_name: str | None = None,
 ) -> UpgradeStatusReport:
     """An upgrade's progress, computed from its cluster's hosts and services
     (docs/kostyor-api.md#progress). `upgrade.status` is taken as it is: a null one has
@@ -143,6 +152,7 @@ def upgrade_status(
     return UpgradeStatusReport(
         id=upgrade.id,
         cluster_id=upgrade.cluster_id,
+        cluster_name=cluster_name,
         status=str(upgrade.status),
         from_version=upgrade.from_version,
         to_version=upgrade.to_version,
@@ -172,7 +182,9 @@ def cluster_status(
         versions=fleet.version_counts(services, releases, hosts=hosts),
         state=str(cluster_state(cluster.status)),
         status=str(cluster.status),
-        upgrade=upgrade_status(upgrade, hosts, services) if upgrade is not None else None,
+        upgrade=(
+            upgrade_status(upgrade, hosts, services, cluster.name) if upgrade is not None else None
+        ),
     )
 
 

@@ -43,7 +43,7 @@ from kostyor_tui.api.errors import (
     TimedOut,
     Unreachable,
 )
-from kostyor_tui.domain.text import one_line, printable, redact
+from kostyor_tui.domain.text import REDACTED, one_line, printable, redact
 
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
 _MAX_ERROR_BODY = 64 * 1024
@@ -527,6 +527,22 @@ def _server_message(
     return shown, field_errors
 
 
+_SECRET_KEY = re.compile(r"pass|secret|token|credential|key", re.IGNORECASE)
+
+
+def _redacted_fields(value: Any) -> Any:
+    """A request body with the values of secret-looking keys (`password`, `api_key`...)
+    replaced by the redaction mark, at any depth."""
+    if isinstance(value, dict):
+        return {
+            key: REDACTED if _SECRET_KEY.search(str(key)) else _redacted_fields(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_redacted_fields(item) for item in value]
+    return value
+
+
 class Transport:
     """One per client: a small pool of connections to the API, safe to share between threads."""
 
@@ -609,18 +625,34 @@ class Transport:
         try:
             status, answer_headers, body = self._exchange(method, url, headers, content, deadline)
         except _FAILURE_TYPES as exc:
-            raise self._failure(exc, what, deadline) from None
+            failure = self._failure(exc, what, deadline)
+            if self._debug is not None:
+                self._debug(
+                    f"{self._debug_request(method, url, json_body)} → no answer after "
+                    f"{1000 * (time.monotonic() - started):.0f} ms: {type(exc).__name__}: "
+                    f"{server_text(self.redact(str(exc)), 200)}"
+                )
+            raise failure from None
         finally:
             _deadline.at = None
         if self._debug is not None:
             excerpt = server_text(self.redact(body[:500].decode(errors="replace")), 200)
             self._debug(
-                f"{method} {url} → {status} in {1000 * (time.monotonic() - started):.0f} ms, "
-                f"{len(body)} bytes: {excerpt}"
+                f"{self._debug_request(method, url, json_body)} → {status} in "
+                f"{1000 * (time.monotonic() - started):.0f} ms, {len(body)} bytes: {excerpt}"
             )
         if 200 <= status < 300:
             return Answer(status, body, what, self.redact)
         raise self._refusal(what, method, path, status, answer_headers, body)
+
+    def _debug_request(self, method: str, url: str, json_body: Any) -> str:
+        """`POST http://…/upgrades {"cluster_id": …}` for --debug: the body cut short, the
+        values of secret-looking keys and every known secret redacted (credentials travel
+        in headers, which are never shown)."""
+        if json_body is None:
+            return f"{method} {url}"
+        text = json.dumps(_redacted_fields(json_body), ensure_ascii=False)
+        return f"{method} {url} {server_text(self.redact(text), 200)}"
 
     def _exchange(
         self,
