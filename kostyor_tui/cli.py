@@ -117,6 +117,7 @@ def _add_output_options(parser: argparse.ArgumentParser, *, lists: bool) -> None
             "--sort-ascending",
             dest="sort_descending",
             action="store_false",
+            default=False,
             help="sort ascending (the default)",
         )
         direction.add_argument(

@@ -48,7 +48,8 @@ QUOTE_MODES: dict[str, int] = {
 LIST_SHOWN = 2
 # The shortest an upgrade id is cut to in a narrow table (upgrade-status takes prefixes).
 SHORT_ID = 8
-# A column fitted to a width is never cut narrower than this (nor than its header).
+# A column fitted to a width is never cut narrower than this (nor than its header, unless
+# the headers alone are too wide).
 MIN_COLUMN = 6
 
 
@@ -321,8 +322,11 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], limit: int | No
     for row in rows:
         widths = [max(w, display_width(text)) for w, text in zip(widths, row, strict=True)]
     if limit:
+        gaps = 2 * (len(headers) - 1)
+        # The cells first, down to their header; then the headers too, if need be.
         floors = [max(MIN_COLUMN, display_width(header)) for header in headers]
-        widths = _fitted(widths, floors, limit, 2 * (len(headers) - 1))
+        widths = _fitted(widths, floors, limit, gaps)
+        widths = _fitted(widths, [min(w, MIN_COLUMN) for w in widths], limit, gaps)
     lines = []
     for row in (headers, *rows):
         cells = [_pad(cut(text, width), width) for text, width in zip(row, widths, strict=True)]

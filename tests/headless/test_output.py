@@ -250,7 +250,7 @@ def test_control_characters_are_escaped_in_every_format() -> None:
     for fmt in ("table", "value", "csv", "shell", "json", "yaml"):
         text = out([evil], CLUSTERS_VIEW, format=fmt, wide=True)
         assert not any(
-            ord(char) < 0x20 and char != "\n" or 0x7F <= ord(char) <= 0x9F for char in text
+            (ord(char) < 0x20 and char != "\n") or 0x7F <= ord(char) <= 0x9F for char in text
         ), (fmt, text)
         assert text.count("\n") == {"table": 1, "csv": 1, "json": 7}.get(fmt, text.count("\n"))
     assert "\\e]0;x\\x07\\e[2J\\nlab\\x7f" in out([evil], CLUSTERS_VIEW, format="value")
