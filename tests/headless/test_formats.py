@@ -431,9 +431,10 @@ def test_value_ids_piped_into_a_second_command(
 
 
 def test_shell_output_evals_and_csv_reads_back_awkward_names(
-    busy: BackgroundServer, cli: Cli, env: dict[str, str]
+    busy: BackgroundServer, cli: Cli, env: dict[str, str], tmp_path: Path
 ) -> None:
-    awkward = 'lab, "east" it\'s $(touch /tmp/owned) `id` ×'
+    planted = tmp_path / "owned"
+    awkward = f'lab, "east" it\'s $(touch {planted}) `touch {planted}` ×'
     run(cli, busy, "discover-cluster", "simulated", awkward, "computes=1", "-f", "json")
     env["KOSTYOR_API_URL"] = busy.url
     tui = shlex.quote(str(CONSOLE_SCRIPT))
@@ -444,5 +445,6 @@ def test_shell_output_evals_and_csv_reads_back_awkward_names(
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout == f"{awkward}\nactive\n"
+    assert not planted.exists()
     rows = list(csv.DictReader(io.StringIO(run(cli, busy, "list-clusters", "-f", "csv"))))
     assert awkward in [row["name"] for row in rows]
