@@ -89,14 +89,12 @@ def follow(
     rolled_back = report.status == Status.ROLLBACK_IN_PROGRESS
     failures = 0
     outage_since = 0.0
+    wait = limits.interval
     while not report.finished:
         now = clock()
         gave_up = _limit_reached(limits, now - started, now - last_change)
         if gave_up is not None:
             raise _gave_up(report, gave_up, limits)
-        wait = limits.interval
-        if failures:
-            wait = min(MAX_BACKOFF, limits.interval * 2 ** (failures - 1))
         sleep(_until_a_limit(limits, wait, now - started, now - last_change))
         try:
             current = upgrade_status_report(ops, upgrade_id, cluster_name)
@@ -107,9 +105,9 @@ def follow(
             if not failures:
                 outage_since = now
             failures += 1
-            delay = min(MAX_BACKOFF, limits.interval * 2 ** (failures - 1))
+            wait = min(MAX_BACKOFF, limits.interval * 2 ** (failures - 1))
             if isinstance(failure, Busy) and failure.retry_after:
-                delay = max(delay, failure.retry_after)
+                wait = max(wait, failure.retry_after)
             away = now - outage_since
             if _limit_reached(limits, now - started, now - last_change) is not None:
                 raise failure.restated(
@@ -119,9 +117,10 @@ def follow(
                 ) from None
             narrate(
                 f"cannot read upgrade {upgrade_id} ({failure.message}); retrying in "
-                f"{delay:g} s" + (f", away for {away:.0f} s" if failures > 1 else "")
+                f"{wait:g} s" + (f", away for {away:.0f} s" if failures > 1 else "")
             )
             continue
+        wait = limits.interval
         if failures:
             narrate(f"the API answers again after {clock() - outage_since:.0f} s")
             failures = 0
