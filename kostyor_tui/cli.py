@@ -31,11 +31,11 @@ from kostyor_tui.commands import COMMANDS, Command, parse_parameters
 from kostyor_tui.domain.text import printable, redact
 from kostyor_tui.errors import KostyorTuiError, UsageError
 from kostyor_tui.headless.exit_codes import MEANINGS, ExitCode, exit_code_for
-from kostyor_tui.headless.render import FORMATS, QUOTE_MODES, OutputOptions
-from kostyor_tui.headless.views import VIEWS
+from kostyor_tui.headless.views import FORMATS, QUOTE_NAMES, VIEWS
 
 if TYPE_CHECKING:
     from kostyor_tui.config import Settings
+    from kostyor_tui.headless.render import OutputOptions
 
 PROG = "kostyor-tui"
 
@@ -141,7 +141,7 @@ def _add_output_options(parser: argparse.ArgumentParser, *, lists: bool) -> None
     group.add_argument("--noindent", action="store_true", help="json: no indentation")
     group.add_argument(
         "--quote",
-        choices=tuple(QUOTE_MODES),
+        choices=QUOTE_NAMES,
         default="nonnumeric",
         help="csv: which cells to quote (default: nonnumeric)",
     )
@@ -151,6 +151,8 @@ def _add_output_options(parser: argparse.ArgumentParser, *, lists: bool) -> None
 
 
 def output_options(args: argparse.Namespace) -> OutputOptions:
+    from kostyor_tui.headless.render import OutputOptions
+
     return OutputOptions(
         format=args.output or "table",
         columns=tuple(args.columns or ()),

@@ -25,6 +25,10 @@ from typing import Any
 from kostyor_tui import reports
 from kostyor_tui.errors import UsageError
 
+# The output formats (cliff's), and csv's quoting modes (`--quote`).
+FORMATS: tuple[str, ...] = ("table", "json", "yaml", "value", "csv", "shell")
+QUOTE_NAMES: tuple[str, ...] = ("all", "minimal", "none", "nonnumeric")
+
 
 @dataclass(frozen=True)
 class View:
