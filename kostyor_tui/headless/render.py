@@ -33,11 +33,10 @@ from typing import Any
 
 from kostyor_tui.domain.fleet import format_version_counts
 from kostyor_tui.domain.text import has_control_characters, printable
-from kostyor_tui.headless.views import FORMATS, View
+from kostyor_tui.headless.views import View
 from kostyor_tui.reports import CurrentStep, UpgradeStatusReport, as_data
 
 EMPTY = "-"
-__all__ = ["FORMATS", "OutputOptions", "render", "render_change"]
 QUOTE_MODES: dict[str, int] = {
     "all": csv.QUOTE_ALL,
     "minimal": csv.QUOTE_MINIMAL,

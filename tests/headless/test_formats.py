@@ -26,8 +26,8 @@ import pytest
 import yaml
 
 from kostyor_tui.commands import COMMANDS
-from kostyor_tui.headless.render import FORMATS, display_width
-from kostyor_tui.headless.views import VIEWS, View
+from kostyor_tui.headless.render import display_width
+from kostyor_tui.headless.views import FORMATS, VIEWS, View
 from kostyor_tui.server.runner import BackgroundServer
 from tests.headless.conftest import CliResult
 from tests.headless.test_commands import key_value_lines, table_rows

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from kostyor_tui.headless.render import (
+    QUOTE_MODES,
     OutputOptions,
     abbreviate,
     abbreviate_hosts,
@@ -21,7 +22,7 @@ from kostyor_tui.headless.render import (
     short_ids,
     table,
 )
-from kostyor_tui.headless.views import VIEWS
+from kostyor_tui.headless.views import QUOTE_NAMES, VIEWS
 from kostyor_tui.reports import (
     ClusterStatusReport,
     ClusterSummary,
@@ -161,6 +162,7 @@ def test_csv_quoting_modes() -> None:
         ["c-1", "alpha", "", "unknown"],
         ["c-3", 'lab, "east"', "mitaka", "UPGRADE ERROR"],
     ]
+    assert tuple(QUOTE_MODES) == QUOTE_NAMES  # what --quote accepts
     for quote in ("all", "minimal", "nonnumeric"):
         assert parsed(quote=quote) == expected
     text = out(CLUSTERS, CLUSTERS_VIEW, format="csv")  # nonnumeric, cliff's default

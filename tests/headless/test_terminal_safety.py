@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from kostyor_tui.commands import COMMANDS
-from kostyor_tui.headless.render import FORMATS
+from kostyor_tui.headless.views import FORMATS
 from tests.headless.conftest import CliResult
 from tests.support.canned import Answer, canned_server, json_answer
 
