@@ -2,21 +2,25 @@
 
     kostyor-tui [GLOBAL OPTIONS]                        the console (TUI)
     kostyor-tui --demo                                  the console on a demo server
-    kostyor-tui --command NAME [ARGS...] [--output F]   one command, headless
+    kostyor-tui --command NAME [ARGS...] [-f F] [-c C]  one command, headless
     kostyor-tui serve [SERVER OPTIONS]                  the embedded Kostyor server
     kostyor-tui config init|show|profiles|use-profile   write, show or edit the settings
     kostyor-tui audit [--cluster C] [--output F]        the audit trail of actions sent
+    kostyor-tui completion bash|zsh|fish                a shell completion script
 
 Whatever goes wrong ends as one line on stderr and an exit code (see
 `kostyor_tui.headless.exit_codes`), never a traceback. Textual is imported only on the console
-path and the server only for `serve` and `--demo`, so headless commands start
-fast.
+path, the server only for `serve` and `--demo`, the client only to run a command and
+shtab only for `completion`: `--help` and `--version` answer at once, and headless
+commands start fast. Output never fails on an encoding: what stdout cannot encode is
+replaced.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -28,9 +32,11 @@ from kostyor_tui.commands import COMMANDS, Command, parse_parameters
 from kostyor_tui.domain.text import printable, redact, redact_urls
 from kostyor_tui.errors import KostyorTuiError, UsageError
 from kostyor_tui.headless.exit_codes import MEANINGS, ExitCode, exit_code_for
+from kostyor_tui.headless.views import FORMATS, QUOTE_NAMES, VIEWS
 
 if TYPE_CHECKING:
     from kostyor_tui.config import Settings
+    from kostyor_tui.headless.render import OutputOptions
 
 PROG = "kostyor-tui"
 
@@ -46,8 +52,11 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see: {self.prog} --help)")
 
 
-def _add_global_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("connection and output")
+_FORMAT_FLAGS = ("-f", "--format", "--output", "-o")
+
+
+def _add_global_options(parser: argparse.ArgumentParser, *, headless: bool = False) -> None:
+    group = parser.add_argument_group("connection")
     group.add_argument("--api-url", metavar="URL", help="Kostyor API URL (overrides the profile)")
     group.add_argument("--profile", metavar="NAME", help="config profile to use")
     group.add_argument("--config", metavar="FILE", type=Path, help="config file to read")
@@ -64,10 +73,17 @@ def _add_global_options(parser: argparse.ArgumentParser) -> None:
         help="seconds between refreshes (console, upgrade-status --watch); overrides poll_interval",
     )
     group.add_argument(
-        "--output",
-        choices=("table", "json"),
-        help="headless output: a readable table (default) or one JSON document",
+        "--debug",
+        action="store_true",
+        help="show each HTTP exchange on stderr (method, URL, status, time; secrets redacted)",
     )
+    if not headless:
+        group.add_argument(
+            *_FORMAT_FLAGS,
+            dest="output",
+            choices=FORMATS,
+            help="output format of --command (see: kostyor-tui --command NAME --help)",
+        )
     group.add_argument(
         "--demo",
         action="store_true",
@@ -81,6 +97,88 @@ def _seconds(text: str) -> float:
         return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+
+
+def _add_output_options(parser: argparse.ArgumentParser, *, lists: bool) -> None:
+    """cliff's output options (python-openstackclient's): -f, -c, --sort-column, widths."""
+    group = parser.add_argument_group("output (as python-openstackclient's)")
+    group.add_argument(
+        *_FORMAT_FLAGS,
+        dest="output",
+        choices=FORMATS,
+        metavar="FORMAT",
+        help=f"{', '.join(FORMATS)} (default: table; --output, -o: the same)",
+    )
+    group.add_argument(
+        "-c",
+        "--column",
+        dest="columns",
+        action="append",
+        metavar="COLUMN",
+        help="only this column (repeat for more): a JSON key, dotted for a nested one "
+        "(upgrade.status); a nested report's key selects all of it",
+    )
+    if lists:
+        group.add_argument(
+            "--sort-column",
+            dest="sort_columns",
+            action="append",
+            metavar="COLUMN",
+            help="sort the rows by this column (repeat: the first given decides first)",
+        )
+        direction = group.add_mutually_exclusive_group()
+        direction.add_argument(
+            "--sort-ascending",
+            dest="sort_descending",
+            action="store_false",
+            default=False,
+            help="sort ascending (the default)",
+        )
+        direction.add_argument(
+            "--sort-descending", dest="sort_descending", action="store_true", help="sort descending"
+        )
+    group.add_argument(
+        "--wide", action="store_true", help="table: every column, ids and lists in full"
+    )
+    group.add_argument(
+        "--max-width",
+        type=int,
+        default=0,
+        metavar="N",
+        help="table: cut the widest cells (…) so that lines fit in N columns (0: no limit)",
+    )
+    group.add_argument(
+        "--fit-width",
+        action="store_true",
+        help="table: fit lines to the terminal's width ($COLUMNS, else the terminal's)",
+    )
+    group.add_argument("--noindent", action="store_true", help="json: no indentation")
+    group.add_argument(
+        "--quote",
+        choices=QUOTE_NAMES,
+        default="nonnumeric",
+        help="csv: which cells to quote (default: nonnumeric)",
+    )
+    group.add_argument(
+        "--prefix", default="", metavar="TEXT", help="shell: a prefix for every variable name"
+    )
+
+
+def output_options(args: argparse.Namespace) -> OutputOptions:
+    from kostyor_tui.headless.render import OutputOptions
+
+    return OutputOptions(
+        format=args.output or "table",
+        columns=tuple(args.columns or ()),
+        sort_columns=tuple(getattr(args, "sort_columns", None) or ()),
+        sort_descending=bool(getattr(args, "sort_descending", False)),
+        wide=args.wide,
+        max_width=max(0, args.max_width),
+        fit_width=args.fit_width or args.max_width > 0,
+        noindent=args.noindent,
+        quote=args.quote,
+        prefix=args.prefix,
+    )
 
 
 def _commands_epilog() -> str:
@@ -104,7 +202,7 @@ def main_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--command", metavar="NAME", help="run one command headless and exit (see below)"
     )
-    modes = parser.add_subparsers(dest="mode", metavar="{serve,config,audit}")
+    modes = parser.add_subparsers(dest="mode", metavar="{serve,config,audit,completion}")
     # `serve ...` is dispatched before parsing (see _dispatch); listed here for --help.
     modes.add_parser("serve", help="run the embedded Kostyor-compatible server", add_help=False)
     config = modes.add_parser(
@@ -136,7 +234,17 @@ def main_parser() -> argparse.ArgumentParser:
     )
     for sub in (init, show, profiles, use, audit):
         _add_config_options(sub)
+    completion = modes.add_parser(
+        "completion",
+        help="print a shell completion script (see the README: Shell completion)",
+        description="Print a completion script for bash, zsh or fish: commands, options and "
+        "the cluster names the last command listed (see the README: Shell completion).",
+    )
+    completion.add_argument("shell", choices=SHELLS, help="the shell to complete for")
     return parser
+
+
+SHELLS = ("bash", "zsh", "fish")
 
 
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
@@ -149,7 +257,9 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--insecure", action="store_true", default=keep, help=keep)
     parser.add_argument("--read-only", action="store_true", default=keep, help=keep)
     parser.add_argument("--refresh", metavar="SECONDS", type=_seconds, default=keep, help=keep)
-    parser.add_argument("--output", choices=("table", "json"), default=keep, help=keep)
+    parser.add_argument(
+        *_FORMAT_FLAGS, dest="output", choices=("table", "json"), default=keep, help=keep
+    )
 
 
 def command_parser(command: Command) -> argparse.ArgumentParser:
@@ -171,6 +281,7 @@ def command_parser(command: Command) -> argparse.ArgumentParser:
                 help=argument.help,
                 metavar=argument.metavar,
                 choices=argument.choices,
+                type=argument.type or str,
             )
         elif argument.kind == "flag":
             group.add_argument(
@@ -180,7 +291,8 @@ def command_parser(command: Command) -> argparse.ArgumentParser:
             group.add_argument(
                 argument.name, nargs="*", help=argument.help, metavar=argument.metavar
             )
-    _add_global_options(parser)
+    _add_output_options(parser, lists=VIEWS[command.name].many)
+    _add_global_options(parser, headless=True)
     return parser
 
 
@@ -206,7 +318,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run kostyor-tui with `argv` (default: the process's); returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     secrets: list[str] = []
+    _never_fail_on_encoding()
     try:
+        _check_text(argv)
         return _dispatch(argv, secrets)
     except SystemExit as done:
         # --help and --version print and exit 0 through argparse.
@@ -230,6 +344,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.INTERNAL
 
 
+def _never_fail_on_encoding() -> None:
+    """Characters stdout cannot encode (an ASCII locale, a lone surrogate in a server's
+    name) are replaced instead of ending the command with a UnicodeEncodeError."""
+    for stream, errors in ((sys.stdout, "replace"), (sys.stderr, "backslashreplace")):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError, io.UnsupportedOperation):
+                reconfigure(errors=errors)
+
+
+def _check_text(argv: Sequence[str]) -> None:
+    """An argument that is not valid UTF-8 reaches Python as lone surrogates
+    (surrogateescape): a usage error, named with its bytes escaped."""
+    for position, word in enumerate(argv, start=1):
+        if any("\ud800" <= char <= "\udfff" for char in word):
+            shown = word.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            raise UsageError(
+                f"argument {position} is not valid UTF-8 text: {shown!r}",
+                hint="pass names and values as UTF-8",
+            )
+
+
 def _error_line(message: str, secrets: Sequence[str]) -> None:
     """The one error line: secrets redacted (and any password in a URL), control characters
     made visible."""
@@ -249,6 +385,13 @@ def _dispatch(argv: list[str], secrets: list[str]) -> int:
     args = _parse_main(argv)
     if args.mode == "serve":
         raise UsageError(_SERVE_FIRST)
+    if args.mode == "completion":
+        from kostyor_tui.headless.completion import completion_script
+
+        sys.stdout.write(completion_script(args.shell, main_parser(), _command_parsers()))
+        return 0
+    if args.debug:
+        raise UsageError("--debug applies to --command only (see: kostyor-tui --help)")
     if args.mode in ("config", "audit"):
         if args.demo:
             raise UsageError(f"--demo does not apply to {args.mode} (see: kostyor-tui --help)")
@@ -258,6 +401,10 @@ def _dispatch(argv: list[str], secrets: list[str]) -> int:
     if args.output is not None:
         raise UsageError("--output applies to --command only (see: kostyor-tui --help)")
     return _run_console(args, secrets)
+
+
+def _command_parsers() -> dict[str, argparse.ArgumentParser]:
+    return {name: command_parser(command) for name, command in COMMANDS.items()}
 
 
 _SERVE_FIRST = "serve comes first and takes the server's options: kostyor-tui serve [OPTIONS]"
@@ -287,17 +434,21 @@ def _run_headless_command(name: str, argv: list[str], secrets: list[str]) -> int
     for argument in command.arguments:
         if argument.kind == "parameters":
             arguments[argument.name] = parse_parameters(arguments[argument.name])
-    from kostyor_tui.headless.run import run_headless
+    from kostyor_tui.headless.run import check_arguments, run_headless
 
+    output = output_options(args)
+    # Checked before the settings are read, the password command run or a request sent.
+    check_arguments(command, arguments, output)
     with _api_settings(args, secrets) as settings:
         return run_headless(
             command,
             arguments,
             settings,
-            output=args.output or "table",
+            output=output,
             read_only=args.read_only,
             stdout=sys.stdout,
             stderr=sys.stderr,
+            debug=args.debug,
         )
 
 

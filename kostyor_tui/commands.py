@@ -7,22 +7,24 @@ and runs as `command.run(context, arguments)`, returning a report
 change goes through `kostyor_tui.operations`, where the read-only guard and the
 lifecycle's pre-checks are.
 
-Imports nothing from Textual or the server: headless mode must start fast.
+Imports nothing from Textual or the server, and not the client either (only for
+annotations): `--help`, `--version` and the parsers load without it.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from kostyor_tui import reports
-from kostyor_tui.api.models import Cluster
 from kostyor_tui.domain.lifecycle import UNKNOWN_VERSION, Action
 from kostyor_tui.domain.order import KNOWN_ENGINES
 from kostyor_tui.errors import UsageError
-from kostyor_tui.operations import Operations
+
+if TYPE_CHECKING:
+    from kostyor_tui.api.models import Cluster, Upgrade
+    from kostyor_tui.operations import Operations
 
 # Arguments
 
@@ -45,10 +47,20 @@ class Argument:
     kind: ArgumentKind = "positional"
     choices: tuple[str, ...] | None = None
     metavar: str | None = None
+    # Converts an option's word (raising ValueError for a bad one); None: kept as text.
+    type: Callable[[str], Any] | None = None
 
     @property
     def option_string(self) -> str:
         return "--" + self.name.replace("_", "-")
+
+
+def seconds(text: str) -> float:
+    """A number of seconds, at least 0 (`--timeout 90`, `--idle-timeout 0`)."""
+    value = float(text)
+    if not value >= 0 or value == float("inf"):
+        raise ValueError(text)
+    return value
 
 
 def parse_parameters(items: Iterable[str]) -> dict[str, str]:
@@ -66,6 +78,10 @@ def parse_parameters(items: Iterable[str]) -> dict[str, str]:
 
 
 # The commands
+
+# `upgrade-status --watch/--wait` gives up when nothing has moved for this long: on the
+# real server nothing ever does (docs/kostyor-api.md#quirk-no-progress).
+DEFAULT_IDLE_TIMEOUT = 1800.0
 
 
 @dataclass(frozen=True)
@@ -187,58 +203,59 @@ def _discover_cluster(ctx: CommandContext, args: Arguments) -> reports.ClusterSu
 
 
 def _upgrade_cluster(ctx: CommandContext, args: Arguments) -> reports.UpgradeSummary:
+    cluster = _cluster(ctx, args)
     upgrade = ctx.ops.start_upgrade(
-        _cluster(ctx, args),
+        cluster,
         args["to_version"],
         engine=args.get("engine"),
         driver=args.get("driver"),
         parameters=args.get("parameters") or {},
         force=bool(args.get("force")),
     )
-    return reports.upgrade_summary(upgrade)
+    return reports.upgrade_summary(upgrade, cluster.name)
 
 
-def upgrade_status_report(ops: Operations, upgrade_id: str) -> reports.UpgradeStatusReport:
-    upgrade = ops.upgrade(upgrade_id)
+def upgrade_status_report(
+    ops: Operations, upgrade: Upgrade | str, cluster_name: str | None = None
+) -> reports.UpgradeStatusReport:
+    """The status of `upgrade` (or of the upgrade with that id, read now), with the server's
+    step log where it keeps one. Its cluster's name is read unless given."""
+    if isinstance(upgrade, str):
+        upgrade = ops.upgrade(upgrade)
     steps = ops.client.upgrade_steps(upgrade.id) if upgrade.id else None
     if upgrade.cluster_id is None:
-        return reports.upgrade_status(upgrade, [], [], steps)
+        return reports.upgrade_status(upgrade, [], [], cluster_name, steps)
+    if cluster_name is None:
+        cluster_name = ops.client.get_cluster(upgrade.cluster_id).name
     return reports.upgrade_status(
         upgrade,
         ops.client.list_hosts(upgrade.cluster_id),
         ops.client.list_services(upgrade.cluster_id),
+        cluster_name,
         steps,
     )
 
 
-def watch_upgrade(
-    ops: Operations, upgrade_id: str, interval: float, sleep: Callable[[float], None] = time.sleep
-) -> Iterator[reports.UpgradeStatusReport]:
-    """The upgrade's status now and at every change, until it is finished."""
-    previous: reports.UpgradeStatusReport | None = None
-    while True:
-        report = upgrade_status_report(ops, upgrade_id)
-        if report != previous:
-            yield report
-            previous = report
-        if report.finished:
-            return
-        sleep(interval)
-
-
 def _upgrade_status(ctx: CommandContext, args: Arguments) -> reports.UpgradeStatusReport:
-    return upgrade_status_report(ctx.ops, args["upgrade_uuid"])
+    return upgrade_status_report(ctx.ops, ctx.ops.resolve_upgrade(args["upgrade_uuid"]))
 
 
 def _list_upgrades(ctx: CommandContext, args: Arguments) -> list[reports.UpgradeSummary]:
-    cluster_id = _cluster(ctx, args).id if args.get("cluster") else None
-    return [reports.upgrade_summary(upgrade) for upgrade in ctx.ops.upgrades(cluster_id)]
+    if args.get("cluster"):
+        cluster = _cluster(ctx, args)
+        names = {cluster.id: cluster.name}
+        upgrades = ctx.ops.upgrades(cluster.id)
+    else:
+        names = {cluster.id: cluster.name for cluster in ctx.ops.client.list_clusters()}
+        upgrades = ctx.ops.upgrades()
+    return [reports.upgrade_summary(u, names.get(u.cluster_id)) for u in upgrades]
 
 
 def _upgrade_action(action: Action) -> Runner:
     def run(ctx: CommandContext, args: Arguments) -> reports.UpgradeSummary:
-        upgrade = ctx.ops.act(_cluster(ctx, args), action, force=bool(args.get("force")))
-        return reports.upgrade_summary(upgrade)
+        cluster = _cluster(ctx, args)
+        upgrade = ctx.ops.act(cluster, action, force=bool(args.get("force")))
+        return reports.upgrade_summary(upgrade, cluster.name)
 
     return run
 
@@ -305,7 +322,7 @@ def _command_list() -> list[Command]:
         ),
         Command(
             "upgrade-cluster",
-            "start an upgrade; prints its upgrade UUID",
+            "start an upgrade; prints it (its id alone: -f value -c id)",
             _upgrade_cluster,
             (
                 CLUSTER,
@@ -327,8 +344,29 @@ def _command_list() -> list[Command]:
             "an upgrade's status, times and progress",
             _upgrade_status,
             (
-                Argument("upgrade_uuid", "the upgrade's id (see list-upgrades)"),
+                Argument(
+                    "upgrade_uuid",
+                    "an upgrade's id, a unique prefix of it (4+ characters), or a cluster's "
+                    "name or id (its newest upgrade)",
+                    metavar="UPGRADE|CLUSTER",
+                ),
                 Argument("watch", "follow the upgrade, a line per change, until it ends", "flag"),
+                Argument("wait", "wait silently until the upgrade ends, then print it", "flag"),
+                Argument(
+                    "timeout",
+                    "with --watch/--wait: give up after S seconds (default: no limit)",
+                    "option",
+                    metavar="S",
+                    type=seconds,
+                ),
+                Argument(
+                    "idle_timeout",
+                    "with --watch/--wait: give up when nothing has changed for S seconds "
+                    f"(default {DEFAULT_IDLE_TIMEOUT:g}; 0: never)",
+                    "option",
+                    metavar="S",
+                    type=seconds,
+                ),
             ),
         ),
         Command(

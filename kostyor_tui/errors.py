@@ -7,7 +7,18 @@ it is re-exported here for the faces.
 
 from kostyor_tui.domain.errors import KostyorTuiError
 
-__all__ = ["AmbiguousName", "ConfigError", "KostyorTuiError", "Refused", "UsageError"]
+__all__ = [
+    "AmbiguousName",
+    "ConfigError",
+    "GaveUpWaiting",
+    "KostyorTuiError",
+    "Refused",
+    "UpgradeCancelled",
+    "UpgradeEnded",
+    "UpgradeFailed",
+    "UpgradeRolledBack",
+    "UsageError",
+]
 
 
 class UsageError(KostyorTuiError):
@@ -30,3 +41,24 @@ class Refused(KostyorTuiError):
     def __init__(self, message: str, *, hint: str | None = None, forceable: bool = False):
         super().__init__(message, hint=hint)
         self.forceable = forceable
+
+
+class UpgradeEnded(KostyorTuiError):
+    """An upgrade followed to its end (`upgrade-status --watch/--wait`) that did not
+    succeed. Not a failure of kostyor-tui: the exit code tells a script how it ended."""
+
+
+class UpgradeFailed(UpgradeEnded):
+    """It stopped at a failed step (`UPGRADE ERROR`) and waits for continue or rollback."""
+
+
+class UpgradeCancelled(UpgradeEnded):
+    """It was cancelled (`UPGRADE CANCELLED`, without a rollback)."""
+
+
+class UpgradeRolledBack(UpgradeEnded):
+    """It was rolled back (and so ended `UPGRADE CANCELLED`)."""
+
+
+class GaveUpWaiting(KostyorTuiError):
+    """`--timeout` or `--idle-timeout` ran out before the upgrade ended."""

@@ -81,6 +81,11 @@ class _Recording:
         self.event = replace(self.event, **changes)
 
 
+# The shortest prefix of an upgrade id `resolve_upgrade` accepts (as git's short ids).
+MIN_ID_PREFIX = 4
+_MAX_IDS_LISTED = 10
+
+
 @dataclass(frozen=True)
 class Recheck:
     """How an outcome that is not known yet is read again before anything definite is said:
@@ -226,20 +231,7 @@ class Operations:
         Raises NotFound listing the known names, or AmbiguousName listing the ids of
         every cluster with that name.
         """
-        clusters = self.client.list_clusters()
-        for cluster in clusters:
-            if cluster.id == name_or_id:
-                return _with_id(cluster)
-        named = [cluster for cluster in clusters if cluster.name == name_or_id]
-        if len(named) == 1:
-            return _with_id(named[0])
-        if named:
-            ids = ", ".join(cluster.id or "?" for cluster in named)
-            raise AmbiguousName(
-                f"{len(named)} clusters are named {name_or_id!r}: {ids}",
-                hint="pass the cluster's id instead of its name",
-            )
-        raise unknown_cluster(name_or_id, clusters)
+        return _find_cluster(name_or_id, self.client.list_clusters())
 
     def read_cluster(self, cluster_id: str) -> ClusterReading:
         cluster = self.client.get_cluster(cluster_id)
@@ -258,7 +250,55 @@ class Operations:
 
     def upgrade(self, upgrade_id: str) -> Upgrade:
         """One upgrade; a null status is derived from its cluster when it is the newest."""
-        upgrade = self.client.get_upgrade(upgrade_id)
+        return self._derived(self.client.get_upgrade(upgrade_id))
+
+    def resolve_upgrade(self, text: str) -> Upgrade:
+        """The upgrade `text` names: an upgrade id, else a cluster (name or id: its newest
+        upgrade), else a unique prefix of an upgrade id (at least `MIN_ID_PREFIX`
+        characters). A null status is derived as `upgrade` does.
+
+        Raises NotFound (naming what was tried) or AmbiguousName (a prefix several ids
+        share, or a name several clusters share).
+        """
+        upgrades = self.client.list_upgrades()
+        exact = [upgrade for upgrade in upgrades if upgrade.id == text]
+        if exact:
+            return self._derived(exact[0])
+        clusters = self.client.list_clusters()
+        try:
+            cluster = _find_cluster(text, clusters)
+        except NotFound:
+            cluster = None
+        if cluster is not None:
+            newest = newest_upgrade([u for u in upgrades if u.cluster_id == cluster.id])
+            if newest is None:
+                raise NotFound(
+                    f"Cluster {label(cluster)} has never had an upgrade",
+                    hint="start one with upgrade-cluster",
+                )
+            return with_status(newest, cluster)
+        prefixed = (
+            [u for u in upgrades if u.id is not None and u.id.startswith(text)]
+            if len(text) >= MIN_ID_PREFIX
+            else []
+        )
+        if len(prefixed) == 1:
+            return self._derived(prefixed[0])
+        if prefixed:
+            ids = ", ".join(upgrade.id or "?" for upgrade in prefixed[:_MAX_IDS_LISTED])
+            raise AmbiguousName(
+                f"{len(prefixed)} upgrades have ids starting with {text!r}: {ids}",
+                hint="give more of the id",
+            )
+        short = "" if len(text) >= MIN_ID_PREFIX else f" (a prefix needs {MIN_ID_PREFIX}+)"
+        raise NotFound(
+            f"No upgrade with id or id prefix {text!r}{short}, and no cluster named or with "
+            f"id {text!r}",
+            hint="run list-upgrades or list-clusters",
+        )
+
+    def _derived(self, upgrade: Upgrade) -> Upgrade:
+        """`upgrade` with a null status derived from its cluster, if it is the newest."""
         if upgrade.status is not Status.UNKNOWN or not upgrade.cluster_id:
             return upgrade
         current = self.read_cluster(upgrade.cluster_id).current
@@ -623,6 +663,23 @@ class Operations:
 
 def _secret_values(parameters: Mapping[str, str] | None) -> list[str]:
     return [value for key, value in (parameters or {}).items() if is_secret_name(key) and value]
+
+
+def _find_cluster(name_or_id: str, clusters: Sequence[Cluster]) -> Cluster:
+    """The cluster with this id, else the one with this name (NotFound, AmbiguousName)."""
+    for cluster in clusters:
+        if cluster.id == name_or_id:
+            return _with_id(cluster)
+    named = [cluster for cluster in clusters if cluster.name == name_or_id]
+    if len(named) == 1:
+        return _with_id(named[0])
+    if named:
+        ids = ", ".join(cluster.id or "?" for cluster in named)
+        raise AmbiguousName(
+            f"{len(named)} clusters are named {name_or_id!r}: {ids}",
+            hint="pass the cluster's id instead of its name",
+        )
+    raise unknown_cluster(name_or_id, clusters)
 
 
 def _id_of(cluster: Cluster) -> str:

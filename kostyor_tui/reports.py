@@ -12,11 +12,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kostyor_tui.api.models import Cluster, Host, Service, Step, Upgrade
 from kostyor_tui.domain import fleet, lifecycle, order, progress
 from kostyor_tui.domain.statuses import MAINTENANCE, UNFINISHED, Status, cluster_state
+
+if TYPE_CHECKING:
+    # Annotations only: the reports (and so `--help` and the views) load without pydantic.
+    from kostyor_tui.api.models import Cluster, Host, Service, Step, Upgrade
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class ClusterSummary:
 class UpgradeSummary:
     id: str | None
     cluster_id: str | None
+    cluster_name: str | None
     status: str
     # "server" when the server said the status; "cluster" when it left it null and the
     # status is the one its cluster's implies (docs/kostyor-api.md#quirk-null-upgrade-status);
@@ -61,6 +65,7 @@ class FailedStep:
 class UpgradeStatusReport:
     id: str | None
     cluster_id: str | None
+    cluster_name: str | None
     status: str
     from_version: str | None
     to_version: str | None
@@ -129,7 +134,7 @@ def cluster_summary(cluster: Cluster) -> ClusterSummary:
     )
 
 
-def upgrade_summary(upgrade: Upgrade) -> UpgradeSummary:
+def upgrade_summary(upgrade: Upgrade, cluster_name: str | None = None) -> UpgradeSummary:
     if upgrade.raw_status is not None:
         status_from: str | None = "server"
     else:
@@ -137,6 +142,7 @@ def upgrade_summary(upgrade: Upgrade) -> UpgradeSummary:
     return UpgradeSummary(
         id=upgrade.id,
         cluster_id=upgrade.cluster_id,
+        cluster_name=cluster_name,
         status=str(upgrade.status),
         status_from=status_from,
         from_version=upgrade.from_version,
@@ -150,6 +156,7 @@ def upgrade_status(
     upgrade: Upgrade,
     hosts: Sequence[Host],
     services: Sequence[Service],
+    cluster_name: str | None = None,
     steps: Sequence[Step] | None = None,
 ) -> UpgradeStatusReport:
     """An upgrade's progress, computed from its cluster's hosts and services
@@ -182,6 +189,7 @@ def upgrade_status(
     return UpgradeStatusReport(
         id=upgrade.id,
         cluster_id=upgrade.cluster_id,
+        cluster_name=cluster_name,
         status=str(upgrade.status),
         from_version=upgrade.from_version,
         to_version=upgrade.to_version,
@@ -226,7 +234,11 @@ def cluster_status(
         versions=fleet.version_counts(services, releases, hosts=hosts),
         state=str(cluster_state(cluster.status)),
         status=str(cluster.status),
-        upgrade=upgrade_status(upgrade, hosts, services, steps) if upgrade is not None else None,
+        upgrade=(
+            upgrade_status(upgrade, hosts, services, cluster.name, steps)
+            if upgrade is not None
+            else None
+        ),
     )
 
 

@@ -1,4 +1,5 @@
-"""Fixtures shared by every test suite: real embedded servers on free loopback ports."""
+"""Fixtures shared by every test suite: real embedded servers on free loopback ports, and a
+private cache directory."""
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -53,3 +54,12 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[..., BackgroundServer]]:
     finally:
         for running in reversed(started):
             running.stop()
+
+
+@pytest.fixture(autouse=True)
+def _private_cache_directory(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Headless commands remember cluster names for shell completion in the platform cache
+    directory (XDG_CACHE_HOME): in tests, never the real one."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))

@@ -44,7 +44,7 @@ from kostyor_tui.api.errors import (
     Unreachable,
 )
 from kostyor_tui.domain.errors import KostyorTuiError
-from kostyor_tui.domain.text import one_line, printable, redact
+from kostyor_tui.domain.text import REDACTED, one_line, printable, redact
 
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
 _MAX_ERROR_BODY = 64 * 1024
@@ -563,6 +563,22 @@ def _server_message(
     return shown, field_errors
 
 
+_SECRET_KEY = re.compile(r"pass|secret|token|credential|key", re.IGNORECASE)
+
+
+def _redacted_fields(value: Any) -> Any:
+    """A request body with the values of secret-looking keys (`password`, `api_key`...)
+    replaced by the redaction mark, at any depth."""
+    if isinstance(value, dict):
+        return {
+            key: REDACTED if _SECRET_KEY.search(str(key)) else _redacted_fields(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_redacted_fields(item) for item in value]
+    return value
+
+
 class Transport:
     """One per client: a small pool of connections to the API, safe to share between threads."""
 
@@ -640,7 +656,9 @@ class Transport:
         if json_body is not None:
             content = json.dumps(json_body).encode()
         token = self._token
-        status, answer_headers, body = self._send(method, url, content, token, what, timeout)
+        status, answer_headers, body = self._send(
+            method, url, content, json_body, token, what, timeout
+        )
         if status == 401 and token is not None and self._token_refresh is not None:
             # An expired token (Keystone's last a few hours): get a fresh one. A GET is sent
             # again with it, once; a POST or PUT never is sent twice, but a 401 means it
@@ -652,7 +670,9 @@ class Transport:
                     "probably expired; token_command gave a fresh one",
                     hint="nothing was changed: try again",
                 )
-            status, answer_headers, body = self._send(method, url, content, fresh, what, timeout)
+            status, answer_headers, body = self._send(
+                method, url, content, json_body, fresh, what, timeout
+            )
         if 200 <= status < 300:
             return Answer(status, body, what, self.redact)
         raise self._refusal(what, method, path, status, answer_headers, body)
@@ -662,11 +682,13 @@ class Transport:
         method: str,
         url: str,
         content: bytes | None,
+        json_body: Any,
         token: str | None,
         what: str,
         timeout: float | None,
     ) -> tuple[int, dict[str, str], bytes]:
-        """One exchange within the deadline; failures of the network mapped."""
+        """One exchange within the deadline; failures of the network mapped; `json_body`
+        (what `content` encodes) only for --debug."""
         deadline = timeout if timeout is not None else self.timeout
         headers = list(self._headers)
         if token is not None:
@@ -678,14 +700,21 @@ class Transport:
         try:
             status, answer_headers, body = self._exchange(method, url, headers, content, deadline)
         except _FAILURE_TYPES as exc:
-            raise self._failure(exc, what, deadline) from None
+            failure = self._failure(exc, what, deadline)
+            if self._debug is not None:
+                self._debug(
+                    f"{self._debug_request(method, url, json_body)} → no answer after "
+                    f"{1000 * (time.monotonic() - started):.0f} ms: {type(exc).__name__}: "
+                    f"{server_text(self.redact(str(exc)), 200)}"
+                )
+            raise failure from None
         finally:
             _deadline.at = None
         if self._debug is not None:
             excerpt = server_text(self.redact(body[:500].decode(errors="replace")), 200)
             self._debug(
-                f"{method} {url} → {status} in {1000 * (time.monotonic() - started):.0f} ms, "
-                f"{len(body)} bytes: {excerpt}"
+                f"{self._debug_request(method, url, json_body)} → {status} in "
+                f"{1000 * (time.monotonic() - started):.0f} ms, {len(body)} bytes: {excerpt}"
             )
         return status, answer_headers, body
 
@@ -707,6 +736,15 @@ class Transport:
             self._secrets = (*self._secrets, fresh)
             self._token = fresh
             return fresh
+
+    def _debug_request(self, method: str, url: str, json_body: Any) -> str:
+        """`POST http://…/upgrades {"cluster_id": …}` for --debug: the body cut short, the
+        values of secret-looking keys and every known secret redacted (credentials travel
+        in headers, which are never shown)."""
+        if json_body is None:
+            return f"{method} {url}"
+        text = json.dumps(_redacted_fields(json_body), ensure_ascii=False)
+        return f"{method} {url} {server_text(self.redact(text), 200)}"
 
     def _exchange(
         self,

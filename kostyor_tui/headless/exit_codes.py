@@ -16,7 +16,17 @@ from kostyor_tui.api.errors import (
     ServerError,
     Unreachable,
 )
-from kostyor_tui.errors import AmbiguousName, ConfigError, KostyorTuiError, Refused, UsageError
+from kostyor_tui.errors import (
+    AmbiguousName,
+    ConfigError,
+    GaveUpWaiting,
+    KostyorTuiError,
+    Refused,
+    UpgradeCancelled,
+    UpgradeFailed,
+    UpgradeRolledBack,
+    UsageError,
+)
 
 
 class ExitCode(IntEnum):
@@ -28,6 +38,11 @@ class ExitCode(IntEnum):
     AUTH = 5
     UNREACHABLE = 6
     SERVER = 7
+    # How an upgrade followed with `upgrade-status --watch/--wait` ended (0: succeeded).
+    UPGRADE_FAILED = 10
+    UPGRADE_CANCELLED = 11
+    UPGRADE_ROLLED_BACK = 12
+    GAVE_UP_WAITING = 13
     INTERRUPTED = 130
     BROKEN_PIPE = 141
 
@@ -42,6 +57,10 @@ MEANINGS: dict[ExitCode, str] = {
     ExitCode.AUTH: "authentication failed",
     ExitCode.UNREACHABLE: "the API is unreachable, timed out or busy (try again later)",
     ExitCode.SERVER: "server error, or an answer that is not the Kostyor API",
+    ExitCode.UPGRADE_FAILED: "--watch/--wait: the upgrade failed (UPGRADE ERROR)",
+    ExitCode.UPGRADE_CANCELLED: "--watch/--wait: the upgrade was cancelled",
+    ExitCode.UPGRADE_ROLLED_BACK: "--watch/--wait: the upgrade was rolled back",
+    ExitCode.GAVE_UP_WAITING: "--watch/--wait: gave up (--timeout, --idle-timeout) before it ended",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
 }
 
@@ -54,6 +73,10 @@ _CODES: dict[type[BaseException], ExitCode] = {
     NotFound: ExitCode.NOT_FOUND,
     Rejected: ExitCode.REJECTED,
     Refused: ExitCode.REJECTED,
+    UpgradeFailed: ExitCode.UPGRADE_FAILED,
+    UpgradeCancelled: ExitCode.UPGRADE_CANCELLED,
+    UpgradeRolledBack: ExitCode.UPGRADE_ROLLED_BACK,
+    GaveUpWaiting: ExitCode.GAVE_UP_WAITING,
     AuthFailed: ExitCode.AUTH,
     Busy: ExitCode.UNREACHABLE,
     Unreachable: ExitCode.UNREACHABLE,

@@ -22,6 +22,7 @@ Cli = Callable[..., CliResult]
 UPGRADE_STATUS_KEYS = [
     "id",
     "cluster_id",
+    "cluster_name",
     "status",
     "from_version",
     "to_version",
@@ -39,6 +40,7 @@ UPGRADE_STATUS_KEYS = [
 UPGRADE_KEYS = [
     "id",
     "cluster_id",
+    "cluster_name",
     "status",
     "status_from",
     "from_version",
@@ -122,9 +124,13 @@ def test_list_clusters(server: BackgroundServer, cli: Cli) -> None:
         for c in clusters
     ]
 
+    # A narrow table: the names, not the UUIDs; --wide adds them.
     rows = table_rows(run_ok(cli, server, "list-clusters").out)
-    assert rows[0] == ["NAME", "ID", "VERSION", "STATUS"]
-    assert rows[1:] == [[c["name"], c["id"], c["version"], c["status"]] for c in clusters]
+    assert rows[0] == ["name", "version", "status"]
+    assert rows[1:] == [[c["name"], c["version"], c["status"]] for c in clusters]
+    rows = table_rows(run_ok(cli, server, "list-clusters", "--wide").out)
+    assert rows[0] == ["id", "name", "version", "status"]
+    assert rows[1:] == [[c["id"], c["name"], c["version"], c["status"]] for c in clusters]
 
 
 def test_cluster_status_of_a_cluster_never_upgraded(server: BackgroundServer, cli: Cli) -> None:
@@ -155,15 +161,20 @@ def test_cluster_status_of_a_cluster_never_upgraded(server: BackgroundServer, cl
         "upgrade": None,
     }
 
-    # By UUID as well as by name, and as a table.
+    # By UUID as well as by name, and as a table (narrow: no id; --wide: all).
     lines = key_value_lines(run_ok(cli, server, "cluster-status", cluster["id"]).out)
-    assert lines["name"] == "home_lab"
-    assert lines["id"] == cluster["id"]
-    assert lines["region"] == "RegionTest"
-    assert lines["versions"] == ", ".join(f"{v} ×{n}" for v, n in expected_versions.items())
-    assert lines["state"] == "active"
-    assert lines["status"] == "READY FOR UPGRADE"
-    assert lines["upgrade"] == "none"
+    assert lines == {
+        "name": "home_lab",
+        "region": "RegionTest",
+        "version": cluster["version"],
+        "versions": ", ".join(f"{v} ×{n}" for v, n in expected_versions.items()),
+        "state": "active",
+        "status": "READY FOR UPGRADE",
+        # No upgrade: one line, not one per column of it.
+        "upgrade": "-",
+    }
+    wide = key_value_lines(run_ok(cli, server, "cluster-status", "home_lab", "--wide").out)
+    assert wide["id"] == cluster["id"]
 
 
 def test_cluster_status_shows_the_last_upgrade(server: BackgroundServer, cli: Cli) -> None:
@@ -177,6 +188,7 @@ def test_cluster_status_shows_the_last_upgrade(server: BackgroundServer, cli: Cl
     assert report["upgrade"] == {
         "id": upgrade["id"],
         "cluster_id": cluster["id"],
+        "cluster_name": "staging",
         "status": "UPGRADE SUCCEED",
         "from_version": "mitaka",
         "to_version": "newton",
@@ -193,10 +205,11 @@ def test_cluster_status_shows_the_last_upgrade(server: BackgroundServer, cli: Cl
     }
 
     lines = key_value_lines(run_ok(cli, server, "cluster-status", "staging").out)
-    assert lines["upgrade"] == upgrade["id"]
-    assert lines["status"] == "UPGRADE SUCCEED"
-    assert lines["nodes upgraded"] == f"{len(hosts)}/{len(hosts)}"
-    assert lines["services upgraded"] == f"{instances}/{instances}"
+    assert lines["upgrade.id"] == upgrade["id"]
+    assert lines["upgrade.status"] == "UPGRADE SUCCEED"
+    assert lines["upgrade.nodes_upgraded"] == lines["upgrade.nodes_total"] == str(len(hosts))
+    assert lines["upgrade.services_upgraded"] == str(instances)
+    assert lines["upgrade.current"] == "-"
 
 
 def test_cluster_component_list(server: BackgroundServer, cli: Cli) -> None:
@@ -216,7 +229,7 @@ def test_cluster_component_list(server: BackgroundServer, cli: Cli) -> None:
     assert {(row["version"], row["upgradable"]) for row in rows} == {("mitaka", True)}
 
     table = table_rows(run_ok(cli, server, "cluster-component-list", "home_lab").out)
-    assert table[0] == ["COMPONENT", "VERSION", "UPGRADABLE", "HOSTS"]
+    assert table[0] == ["component", "version", "upgradable", "host"]
     assert [row[0] for row in table[1:]] == [row["component"] for row in rows]
     assert all(row[1:3] == ["mitaka", "yes"] for row in table[1:])
 
@@ -280,10 +293,13 @@ def test_list_hosts(server: BackgroundServer, cli: Cli) -> None:
         assert row["versions"] == {"newton": len(host["services"])}
 
     table = table_rows(run_ok(cli, server, "list-hosts", "staging").out)
-    assert table[0] == ["HOST", "ID", "VERSIONS", "SERVICES"]
-    assert [row[:3] for row in table[1:]] == [
-        [host["hostname"], host["id"], f"newton ×{len(host['services'])}"] for host in hosts
+    assert table[0] == ["hostname", "versions", "services"]
+    assert [row[:2] for row in table[1:]] == [
+        [host["hostname"], f"newton ×{len(host['services'])}"] for host in hosts
     ]
+    wide = table_rows(run_ok(cli, server, "list-hosts", "staging", "--wide").out)
+    assert wide[0] == ["id", "hostname", "services", "versions"]
+    assert [row[:2] for row in wide[1:]] == [[host["id"], host["hostname"]] for host in hosts]
 
 
 def test_check_upgrade(server: BackgroundServer, cli: Cli) -> None:
@@ -294,7 +310,7 @@ def test_check_upgrade(server: BackgroundServer, cli: Cli) -> None:
     ready = run_ok(cli, server, "check-upgrade", "home_lab", "--output", "json").json
     assert ready == {"state": "ready", "versions": targets, "reason": None}
     lines = key_value_lines(run_ok(cli, server, "check-upgrade", "home_lab").out)
-    assert lines == {"state": "ready", "versions": ", ".join(targets)}
+    assert lines == {"state": "ready", "versions": ", ".join(targets), "reason": "-"}
 
     legacy = run_ok(cli, server, "check-upgrade", "legacy", "--output", "json").json
     assert legacy["state"] == "not ready"
@@ -310,14 +326,20 @@ def test_list_upgrade_versions(server: BackgroundServer, cli: Cli) -> None:
     assert run_ok(cli, server, "list-upgrade-versions", "home_lab", "--output", "json").json == (
         targets
     )
-    assert run_ok(cli, server, "list-upgrade-versions", "home_lab").out.split() == targets
+    assert run_ok(cli, server, "list-upgrade-versions", "home_lab").out.split() == [
+        "version",
+        *targets,
+    ]
+    assert run_ok(cli, server, "list-upgrade-versions", "home_lab", "-f", "value").out.split() == (
+        targets
+    )
 
 
 def test_list_discovery_methods(server: BackgroundServer, cli: Cli) -> None:
     methods = api(server, "clusters/discover")
     assert "simulated" in methods
     assert run_ok(cli, server, "list-discovery-methods", "--output", "json").json == methods
-    assert run_ok(cli, server, "list-discovery-methods").out.split() == methods
+    assert run_ok(cli, server, "list-discovery-methods").out.split() == ["method", *methods]
 
 
 def test_discover_cluster(server: BackgroundServer, cli: Cli) -> None:
@@ -361,8 +383,17 @@ def test_upgrade_cluster(server: BackgroundServer, cli: Cli) -> None:
         run_ok(cli, server, "upgrade-cluster", "datacenter_east", "ocata", "--driver", "noop").out
     )
     (east,) = api(server, f"upgrades?cluster_id={cluster_named(server, 'datacenter_east')['id']}")
-    assert lines["upgrade"] == east["id"]
-    assert lines["to"] == "ocata"
+    assert lines["id"] == east["id"]
+    assert lines["cluster_name"] == "datacenter_east"
+    assert lines["to_version"] == "ocata"
+    # For scripts: the id alone.
+    again = run_ok(cli, server, "upgrade-cluster", "staging", "ocata", "-f", "value", "-c", "id")
+    (staging,) = [
+        u
+        for u in api(server, f"upgrades?cluster_id={cluster_named(server, 'staging')['id']}")
+        if u["to_version"] == "ocata"
+    ]
+    assert again.out == staging["id"] + "\n"
 
 
 def test_upgrade_status(server: BackgroundServer, cli: Cli) -> None:
@@ -379,9 +410,10 @@ def test_upgrade_status(server: BackgroundServer, cli: Cli) -> None:
     )
 
     lines = key_value_lines(run_ok(cli, server, "upgrade-status", upgrade["id"]).out)
-    assert lines["upgrade"] == upgrade["id"]
+    assert lines["id"] == upgrade["id"]
+    assert lines["cluster_name"] == "staging"
     assert lines["status"] == "UPGRADE SUCCEED"
-    assert lines["nodes upgraded"] == "2/2"
+    assert lines["nodes_upgraded"] == lines["nodes_total"] == "2"
     assert lines["current"] == "-"
 
 
@@ -408,10 +440,26 @@ def test_list_upgrades(server: BackgroundServer, cli: Cli) -> None:
     only = run_ok(cli, server, "list-upgrades", "--cluster", "home_lab", "--output", "json").json
     assert [u["cluster_id"] for u in only] == [home_lab["id"]]
 
+    # Narrow: the cluster's name, and ids cut to a unique prefix (upgrade-status takes it).
     table = table_rows(run_ok(cli, server, "list-upgrades", "--cluster", "staging").out)
-    assert table[0] == ["ID", "CLUSTER", "STATUS", "FROM", "TO", "STARTED", "ENDED"]
+    assert table[0] == [
+        "id",
+        "cluster_name",
+        "status",
+        "from_version",
+        "to_version",
+        "upgrade_start_time",
+    ]
     assert [row[:3] for row in table[1:]] == [
-        [u["id"], u["cluster_id"], "UPGRADE SUCCEED"] for u in upgrades if u["id"] != only[0]["id"]
+        [u["id"][:8], "staging", "UPGRADE SUCCEED"] for u in upgrades if u["id"] != only[0]["id"]
+    ]
+    wide = table_rows(run_ok(cli, server, "list-upgrades", "--wide").out)
+    assert wide[0] == UPGRADE_KEYS
+    assert [row[:3] for row in wide[1:]] == [
+        [u["id"], u["cluster_id"], cluster["name"]]
+        for u in upgrades
+        for cluster in api(server, "clusters")
+        if cluster["id"] == u["cluster_id"]
     ]
 
 

@@ -41,7 +41,7 @@ def failure(result: CliResult, code: int) -> str:
 
 
 def test_the_exit_codes_are_the_documented_ones() -> None:
-    assert sorted(MEANINGS) == [0, 1, 2, 3, 4, 5, 6, 7, 130]
+    assert sorted(MEANINGS) == [0, 1, 2, 3, 4, 5, 6, 7, 10, 11, 12, 13, 130]
 
 
 # 2: usage
@@ -53,7 +53,15 @@ def test_the_exit_codes_are_the_documented_ones() -> None:
         (["--command", "cluster-status"], "required: cluster"),
         (["--command", "no-such-command"], "unknown command 'no-such-command'"),
         (["--command"], "--command needs a command name"),
-        (["--command", "list-clusters", "--output", "yaml"], "invalid choice: 'yaml'"),
+        (["--command", "list-clusters", "--output", "xml"], "invalid choice: 'xml'"),
+        (["--command", "list-clusters", "-c", "nmae"], "unknown column 'nmae'; columns: id, name"),
+        (["--command", "list-clusters", "--sort-column", "x"], "unknown sort column 'x'"),
+        (["--command", "cluster-status", "x", "--sort-column", "id"], "unrecognized arguments"),
+        (["--command", "upgrade-status", "x", "--timeout", "5"], "--timeout applies to --watch"),
+        (["--command", "upgrade-status", "x", "--wait", "--timeout", "-1"], "invalid seconds"),
+        (["--command", "upgrade-status", "x", "--watch", "--wait"], "do not go together"),
+        (["--debug"], "--debug applies to --command only"),
+        (["--command", "upgrade-cluster", "home_lab", "newton", "-c", "idd"], "unknown column"),
         (["--command", "list-clusters", "surplus"], "unrecognized arguments: surplus"),
         (["--command", "upgrade-cluster", "home_lab", "newton", "oops"], "'oops' is not of the"),
         (["--command", "discover-cluster", "simulated", "x", "=3"], "'=3' is not of the form"),

@@ -48,7 +48,7 @@ def test_start_pause_continue_rollback_cancel_status(
 
     # Pause (table output): the engine stops after the step under way.
     paused = as_table("upgrade-pause", "home_lab")
-    assert paused["upgrade"] == upgrade_id
+    assert paused["id"] == upgrade_id
     assert paused["status"] == "UPGRADE PAUSED"
     done_when_paused = status(upgrade_id)["services_upgraded"]
     # Nothing may move while paused: two reads three steps' time apart must agree
@@ -81,7 +81,22 @@ def test_start_pause_continue_rollback_cancel_status(
         upgrade_id,
         "UPGRADE ROLLBACK IN PROGRESS",
     )
-    watched = run_ok(cli, server, "upgrade-status", upgrade_id, "--watch", "--output", "json")
+    # Watched by a prefix of its id; it ends rolled back: exit 12, said on stderr.
+    watched = cli(
+        "--api-url",
+        server.url,
+        "--command",
+        "upgrade-status",
+        upgrade_id[:8],
+        "--watch",
+        "-f",
+        "json",
+    )
+    assert watched.code == 12, watched.err
+    assert watched.error_lines == [
+        f"kostyor-tui: error: The upgrade {upgrade_id} of home_lab was rolled back: "
+        "it is UPGRADE CANCELLED"
+    ]
     reports = [json.loads(line) for line in watched.out.splitlines()]
     assert reports[0]["status"] == "UPGRADE ROLLBACK IN PROGRESS"
     counts = [report["services_upgraded"] for report in reports]
@@ -102,7 +117,7 @@ def test_start_pause_continue_rollback_cancel_status(
 
     # A second upgrade, cancelled while it runs.
     second = as_table("upgrade-cluster", "home_lab", "newton", "--engine", "service-by-service")
-    second_id = second["upgrade"]
+    second_id = second["id"]
     assert second_id != upgrade_id
     cancelled = as_json("upgrade-cancel", "home_lab")
     assert (cancelled["id"], cancelled["status"]) == (second_id, "UPGRADE CANCELLED")
