@@ -357,7 +357,7 @@ def render_table(
     limit = options.max_width or (terminal_width if options.fit_width else None)
     columns = shown_columns(view, options)
     if not view.many:
-        return _single_table(result, view, columns, options, limit)
+        return _with_note(_single_table(result, view, columns, options, limit), view, [result])
     items = sort_items(list(result), view, options)
     if not items:
         return "(none)"
@@ -370,12 +370,13 @@ def render_table(
         length = short_ids([row[index] for row in rows])
         for row in rows:
             row[index] = row[index][:length]
-    text = table(list(columns), rows, limit)
-    if view.note is not None:
-        note = view.note(items)
-        if note:
-            text += f"\n\n{printable(note)}"
-    return text
+    return _with_note(table(list(columns), rows, limit), view, items)
+
+
+def _with_note(text: str, view: View, items: Sequence[Any]) -> str:
+    """The table, and the view's note about these items under it, if it has one."""
+    note = view.note(items) if view.note is not None else None
+    return f"{text}\n\n{printable(note)}" if note else text
 
 
 def _single_table(

@@ -43,7 +43,8 @@ from kostyor_tui.domain.lifecycle import LIFECYCLE, Action
 from kostyor_tui.domain.statuses import Status
 from kostyor_tui.errors import AmbiguousName, Refused
 from kostyor_tui.headless.exit_codes import ExitCode, exit_code_for
-from kostyor_tui.headless.render import render_table
+from kostyor_tui.headless.render import OutputOptions, render
+from kostyor_tui.headless.views import VIEWS
 from kostyor_tui.operations import Operations, Recheck
 from kostyor_tui.server.runner import BackgroundServer
 from tests.api.loopback import Connection, loopback_server
@@ -987,7 +988,8 @@ def test_quirk_12_no_progress_is_not_presented_as_a_fact(upstream: Live) -> None
     """docs/kostyor-api.md#quirk-no-progress"""
     started = upstream.start()
     assert upstream.client.upgrade_steps(started["id"]) is None
-    shown = render_table(upgrade_status_report(upstream.ops, started["id"]))
+    report = upgrade_status_report(upstream.ops, started["id"])
+    shown = render(report, VIEWS["upgrade-status"], OutputOptions())
     assert "no per-instance progress" in shown
     assert "0/13" not in shown
     assert "controller-01" not in shown  # not "at" a step it knows nothing of

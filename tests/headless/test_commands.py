@@ -229,7 +229,7 @@ def test_cluster_component_list(server: BackgroundServer, cli: Cli) -> None:
     assert {(row["version"], row["upgradable"]) for row in rows} == {("mitaka", True)}
 
     table = table_rows(run_ok(cli, server, "cluster-component-list", "home_lab").out)
-    assert table[0] == ["component", "version", "upgradable", "host"]
+    assert table[0] == ["component", "version", "upgradable", "hosts"]
     assert [row[0] for row in table[1:]] == [row["component"] for row in rows]
     assert all(row[1:3] == ["mitaka", "yes"] for row in table[1:])
 

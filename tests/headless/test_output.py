@@ -40,11 +40,14 @@ REPORT = UpgradeStatusReport(
     status="UPGRADE IN PROGRESS",
     from_version="mitaka",
     to_version="newton",
+    engine="node-by-node",
+    progress_reported=True,
     nodes_upgraded=1,
     nodes_total=3,
     services_upgraded=7,
     services_total=20,
     current=CurrentStep(host="controller-02", service="nova-api"),
+    failure=None,
     upgrade_start_time=datetime(2026, 11, 24, 23, 8, 16, 123011),
     upgrade_end_time=None,
 )
@@ -106,17 +109,22 @@ def test_upgrade_status_table_is_narrow_unless_wide() -> None:
         "status              UPGRADE IN PROGRESS",
         "from_version        mitaka",
         "to_version          newton",
+        "engine              node-by-node",
         "nodes_upgraded      1",
         "nodes_total         3",
         "services_upgraded   7",
         "services_total      20",
         "current.host        controller-02",
         "current.service     nova-api",
+        "failure             -",
         "upgrade_start_time  2026-11-24 23:08:16",
         "upgrade_end_time    -",
     ]
     wide = out(REPORT, STATUS_VIEW, wide=True).splitlines()
-    assert [line.split()[0] for line in wide] == list(STATUS_VIEW.columns)
+    # Every column, a null nested report (no failure) on one line.
+    columns = [c for c in STATUS_VIEW.columns if not c.startswith("failure.")]
+    columns.insert(columns.index("upgrade_start_time"), "failure")
+    assert [line.split()[0] for line in wide] == columns
     assert "cluster_id          c-1" in wide
 
 
@@ -200,8 +208,8 @@ def test_sorting_by_columns_either_way() -> None:
     # A null sorts last; a second column breaks ties.
     assert names(sort_columns=("version", "id")).split("\n") == ['lab, "east"', "beta", "alpha"]
     upgrades = [
-        UpgradeSummary("u-b", "c", "x", "S", "m", "n", datetime(2026, 1, 2), None),
-        UpgradeSummary("u-a", "c", "x", "S", "m", "n", datetime(2026, 1, 1), None),
+        UpgradeSummary("u-b", "c", "x", "S", "server", "m", "n", datetime(2026, 1, 2), None),
+        UpgradeSummary("u-a", "c", "x", "S", "server", "m", "n", datetime(2026, 1, 1), None),
     ]
     ids = out(
         upgrades,
@@ -221,7 +229,8 @@ def test_narrow_tables_cut_long_lists_and_ids() -> None:
     assert short_ids(["abcdefgh-1", "abcdefgh-2"]) == 10
     assert short_ids(["abcdefgh1234", "bcdefgh1234"]) == 8
     upgrades = [
-        UpgradeSummary(f"0000000{n}-aaaa", "c", "lab", "S", "m", "n", None, None) for n in (1, 2)
+        UpgradeSummary(f"0000000{n}-aaaa", "c", "lab", "S", "server", "m", "n", None, None)
+        for n in (1, 2)
     ]
     narrow = out(upgrades, VIEWS["list-upgrades"]).splitlines()
     assert [line.split()[0] for line in narrow] == ["id", "00000001", "00000002"]
