@@ -478,6 +478,19 @@ def _not_found(r: _Refusal) -> KostyorError:
     )
 
 
+def _doubled_resource(api_url: str, path: str) -> str | None:
+    """The hint for an api_url copied from a request (http://host:5055/clusters): every
+    path is then asked for twice, and the server answers 404, or 500 as the real one does
+    for /clusters/clusters (docs/kostyor-api.md#quirk-unknown-ids)."""
+    resource = path.split("/", 1)[0]
+    if resource and urlsplit(api_url).path.rstrip("/").endswith("/" + resource):
+        return (
+            f"api_url ends in /{resource}, which kostyor-tui adds itself: "
+            f"set it to the address before /{resource}"
+        )
+    return None
+
+
 def _method_not_allowed(r: _Refusal) -> KostyorError:
     return ProtocolError(
         f"Could not {r.what}: the server does not accept {r.method} /{r.path} (405){r.said}",
@@ -818,7 +831,10 @@ class Transport:
         )
         for codes, describe in _ANSWERS:
             if status in codes:
-                return describe(refusal)
+                error = describe(refusal)
+                if status in (404, 500) and (hint := _doubled_resource(self.api_url, path)):
+                    error.hint = hint
+                return error
         raise AssertionError(f"unmapped status {status}")
 
 

@@ -792,6 +792,23 @@ def test_quirk_9_wrong_api_url_gives_a_clear_not_found(server_factory) -> None:
         client.list_clusters()
 
 
+@pytest.mark.parametrize("behave", ["upstream", "fixed"])
+def test_an_api_url_copied_from_a_request_is_named(server_factory, behave: str) -> None:
+    """An api_url ending in /clusters (copied from a request) asks for /clusters/clusters:
+    the fixed server answers 404, the real one 500 (docs/kostyor-api.md#quirk-unknown-ids);
+    either way the hint says what to drop."""
+    server = server_factory(behave=behave)
+    with (
+        KostyorClient(server.url + "/clusters") as client,
+        pytest.raises((NotFound, ServerError)) as failed,
+    ):
+        client.list_clusters()
+    assert failed.value.hint == (
+        "api_url ends in /clusters, which kostyor-tui adds itself: "
+        "set it to the address before /clusters"
+    )
+
+
 def test_steps_are_none_on_a_server_without_a_step_log(upstream: Live) -> None:
     """The real server has no GET /upgrades/{id}/steps: an HTML 404, so no step log."""
     started = upstream.start()
