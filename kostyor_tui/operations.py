@@ -400,11 +400,13 @@ class Operations:
 
         reading, upgrade = self._reread(failure, cluster_id, saved)
         if upgrade is not None and reading is not None:
-            return failure.restated(
+            saved_anyway = failure.restated(
                 f"{failure.message}, but the upgrade was saved: {upgrade.id}, cluster "
                 f"{label(reading.cluster)} is {reading.cluster.status}",
                 hint="do not start it again (the server's task runner may be down: see its log)",
             )
+            saved_anyway.saved_upgrade_id = upgrade.id
+            return saved_anyway
         if reading is None:
             return failure.restated(
                 failure.message,

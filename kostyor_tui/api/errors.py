@@ -15,6 +15,9 @@ class KostyorError(KostyorTuiError):
     # True when a request may have reached the server although no answer came
     # back (a timeout or a dropped connection after sending): its effect is unknown.
     outcome_unknown = False
+    # Set by operations when a request to start an upgrade failed, but re-reading showed
+    # the upgrade saved (docs/kostyor-api.md#quirk-500-after-save): its id.
+    saved_upgrade_id: str | None = None
 
 
 class InvalidSettings(KostyorError):

@@ -1,4 +1,5 @@
-"""The discover-cluster dialog: method from the server's list, name, parameters."""
+"""The discover-cluster dialog: method from the server's list, name, parameters; what the
+chosen method takes is said next to them (kostyor_tui.domain.discovery)."""
 
 from typing import ClassVar
 
@@ -10,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
 from kostyor_tui.commands import parse_parameters
+from kostyor_tui.domain.discovery import method_guide
 from kostyor_tui.errors import KostyorTuiError, UsageError
 from kostyor_tui.service import service_of
 
@@ -29,9 +31,15 @@ class DiscoverScreen(ModalScreen[str | None]):
             yield Label("Name")
             yield Input(placeholder="name of the new cluster", id="discover-name", compact=True)
             yield Label("Parameters (key=value, space separated)")
-            yield Input(
-                placeholder="e.g. controllers=3 computes=20", id="discover-parameters", compact=True
+            yield Input(id="discover-parameters", compact=True)
+            yield Label("", id="discover-hint", classes="dialog-hint", markup=False)
+            cloud = Input(
+                placeholder="cloud of clouds.yaml (empty: OS_CLOUD)",
+                id="discover-cloud",
+                compact=True,
             )
+            cloud.display = False  # the openstack method's only
+            yield cloud
             yield Label("", id="discover-message", classes="dialog-message", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Discover", id="discover-run", variant="primary", disabled=True)
@@ -56,6 +64,15 @@ class DiscoverScreen(ModalScreen[str | None]):
             select.value = methods[0]
             self.query_one("#discover-run", Button).disabled = False
         self.query_one("#discover-name", Input).focus()
+
+    @on(Select.Changed, "#discover-method")
+    def _explain_method(self, event: Select.Changed) -> None:
+        method = event.value if isinstance(event.value, str) else None
+        guide = method_guide(method) if method else None
+        self.query_one("#discover-hint", Label).update(guide.needs if guide else "")
+        parameters = self.query_one("#discover-parameters", Input)
+        parameters.placeholder = f"e.g. {guide.example}" if guide and guide.example else "none"
+        self.query_one("#discover-cloud", Input).display = method == "openstack"
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -83,15 +100,19 @@ class DiscoverScreen(ModalScreen[str | None]):
         except UsageError as error:
             message.update(error.one_line())
             return
+        cloud = self.query_one("#discover-cloud", Input).value.strip() or None
         self.query_one("#discover-run", Button).disabled = True
         message.update(f"Discovering {name} with {method}… (this may take a while)")
-        self.discover(method, name, parameters)
+        self.discover(method, name, parameters, cloud if method == "openstack" else None)
 
     @work(exit_on_error=False, group="dialog", exclusive=True)
-    async def discover(self, method: str, name: str, parameters: dict[str, str]) -> None:
+    async def discover(
+        self, method: str, name: str, parameters: dict[str, str], os_cloud: str | None
+    ) -> None:
         try:
             cluster = await service_of(self).command(
-                "discover-cluster", {"method": method, "name": name, "parameters": parameters}
+                "discover-cluster",
+                {"method": method, "name": name, "parameters": parameters, "os_cloud": os_cloud},
             )
         except KostyorTuiError as error:
             self.query_one("#discover-message", Label).update(error.one_line())

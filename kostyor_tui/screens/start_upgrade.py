@@ -1,4 +1,9 @@
-"""The start-upgrade dialog: target version from the server, engine, driver, parameters."""
+"""The start-upgrade dialog: target version from the server, engine, driver, parameters.
+
+When the lifecycle refuses the start (a rollback in progress, a cluster the server calls
+not ready), the dialog says why and offers to start it anyway, on purpose
+(docs/kostyor-api.md#lifecycle).
+"""
 
 from typing import ClassVar
 
@@ -7,11 +12,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
+from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Label, Select
 
+from kostyor_tui.api.errors import KostyorError
 from kostyor_tui.commands import parse_parameters
 from kostyor_tui.domain.order import DEFAULT_DRIVER, DEFAULT_ENGINE, KNOWN_ENGINES
-from kostyor_tui.errors import KostyorTuiError, UsageError
+from kostyor_tui.errors import KostyorTuiError, Refused, UsageError
 from kostyor_tui.service import service_of
 
 
@@ -34,21 +41,29 @@ class StartUpgradeScreen(ModalScreen[str | None]):
             )
             yield Label("Target version")
             yield Select[str]([], prompt="loading versions…", id="target-version", compact=True)
-            yield Label("Engine")
-            yield Select[str](
-                [(engine, engine) for engine in KNOWN_ENGINES],
-                value=DEFAULT_ENGINE,
-                allow_blank=False,
+            # Free text: a server may know engines this client does not; empty sends none,
+            # and the server uses its default.
+            yield Label(f"Engine ({', '.join(KNOWN_ENGINES)})")
+            yield Input(
+                placeholder=f"empty: the server's default ({DEFAULT_ENGINE})",
+                suggester=SuggestFromList(KNOWN_ENGINES, case_sensitive=False),
                 id="engine",
                 compact=True,
             )
             yield Label("Driver")
-            yield Input(value=DEFAULT_DRIVER, id="driver", compact=True)
+            yield Input(
+                placeholder=f"empty: the server's default ({DEFAULT_DRIVER})",
+                id="driver",
+                compact=True,
+            )
             yield Label("Parameters (key=value, space separated)")
             yield Input(placeholder="e.g. batch=2", id="parameters", compact=True)
             yield Label("", id="start-message", classes="dialog-message", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Start", id="start-upgrade", variant="primary", disabled=True)
+                anyway = Button("Start anyway", id="start-anyway", variant="error")
+                anyway.display = False  # shown when the lifecycle refuses and it may be forced
+                yield anyway
                 yield Button("Close", id="start-close")
 
     def on_mount(self) -> None:
@@ -85,12 +100,19 @@ class StartUpgradeScreen(ModalScreen[str | None]):
     @on(Button.Pressed, "#start-upgrade")
     @on(Input.Submitted)
     def _submit(self) -> None:
+        self._send(force=False)
+
+    @on(Button.Pressed, "#start-anyway")
+    def _submit_anyway(self) -> None:
+        self._send(force=True)
+
+    def _send(self, *, force: bool) -> None:
         message = self.query_one("#start-message", Label)
         version = self.query_one("#target-version", Select).value
         if not isinstance(version, str):
             message.update("Choose a target version first")
             return
-        engine = self.query_one("#engine", Select).value
+        engine = self.query_one("#engine", Input).value.strip() or None
         driver = self.query_one("#driver", Input).value.strip() or None
         try:
             parameters = parse_parameters(self.query_one("#parameters", Input).value.split())
@@ -98,12 +120,18 @@ class StartUpgradeScreen(ModalScreen[str | None]):
             message.update(error.one_line())
             return
         self.query_one("#start-upgrade", Button).disabled = True
+        self.query_one("#start-anyway", Button).display = False
         message.update(f"Starting the upgrade to {version}…")
-        self.start(version, engine if isinstance(engine, str) else None, driver, parameters)
+        self.start(version, engine, driver, parameters, force)
 
     @work(exit_on_error=False, group="dialog", exclusive=True)
     async def start(
-        self, version: str, engine: str | None, driver: str | None, parameters: dict[str, str]
+        self,
+        version: str,
+        engine: str | None,
+        driver: str | None,
+        parameters: dict[str, str],
+        force: bool,
     ) -> None:
         message = self.query_one("#start-message", Label)
         try:
@@ -115,8 +143,35 @@ class StartUpgradeScreen(ModalScreen[str | None]):
                     "engine": engine,
                     "driver": driver,
                     "parameters": parameters,
+                    "force": force,
                 },
             )
+        except Refused as refusal:
+            forceable = refusal.forceable
+            message.update(
+                f"{refusal.message}. The server checks nothing: started anyway, the upgrade "
+                "may run where nobody planned one. Start anyway to send it on purpose."
+                if forceable
+                else refusal.one_line()
+            )
+            self.query_one("#start-upgrade", Button).disabled = False
+            if forceable:
+                anyway = self.query_one("#start-anyway", Button)
+                anyway.display = True
+                anyway.focus()
+            return
+        except KostyorError as error:
+            if error.saved_upgrade_id is None:
+                message.update(error.one_line())
+                self.query_one("#start-upgrade", Button).disabled = False
+                return
+            # Saved although the server answered an error: never offer to start it again;
+            # the operator follows it on the upgrade screen, told what happened.
+            self.notify(
+                error.one_line(), title="Started, with an error", severity="warning", markup=False
+            )
+            self.dismiss(error.saved_upgrade_id)
+            return
         except KostyorTuiError as error:
             message.update(error.one_line())
             self.query_one("#start-upgrade", Button).disabled = False
