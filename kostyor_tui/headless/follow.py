@@ -160,8 +160,8 @@ def _gave_up(report: UpgradeStatusReport, why: str, limits: Limits) -> GaveUpWai
     hint = "raise --timeout or --idle-timeout (--idle-timeout 0: never give up for that)"
     if report.status == Status.ROLLBACK_IN_PROGRESS:
         hint = (
-            "a real Kostyor server never finishes a rollback: cancel it with upgrade-cancel "
-            f"--force, or {hint}"
+            "a real Kostyor server never finishes a rollback: cancel it (upgrade-cancel), "
+            f"or {hint}"
         )
     elif report.status == Status.PAUSED:
         hint = f"it is paused: continue it with upgrade-continue, or {hint}"

@@ -203,7 +203,7 @@ def test_wait_gives_up_on_a_state_nothing_moves(
         assert error_line(stuck) == (
             f"Gave up waiting for upgrade {started['id']} of home_lab: nothing has changed for "
             "0.5 s (--idle-timeout); it is UPGRADE ROLLBACK IN PROGRESS; a real Kostyor server "
-            "never finishes a rollback: cancel it with upgrade-cancel --force, or raise "
+            "never finishes a rollback: cancel it (upgrade-cancel), or raise "
             "--timeout or --idle-timeout (--idle-timeout 0: never give up for that)"
         )
         # --timeout bounds the whole wait, --watch too (after printing what it saw).
