@@ -213,3 +213,31 @@ async def test_upgrade_view_keeps_its_data_through_a_fault_and_resumes(
             assert app.screen is screen
             await pilot.press("escape", "q")
         assert proxy.mutations() == []
+
+
+async def test_a_hung_poll_is_shown_as_waiting_not_as_connected(
+    tmp_path: Path, server: BackgroundServer
+) -> None:
+    """A poll the server does not answer yet (within the client's deadline) is a wait: the
+    header must not keep saying "connected" over data that is getting old."""
+    hang = 6.0
+    config = tmp_path / "hung.toml"
+    with FaultProxy(server.url) as proxy:
+        config.write_text(
+            f'[profiles.default]\napi_url = "{proxy.url}"\npoll_interval = {POLL_INTERVAL}\n'
+            f"timeout = {hang + 4}\n"
+        )
+        config.chmod(0o600)
+        app = KostyorApp(load_settings(config_path=config, environ={}))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: app.service.connection.connected is True, "connected")
+            # One read held for `hang` seconds, then answered: shorter than the deadline.
+            fault = proxy.inject(Fault.slow(hang, method="GET", path=r"^/clusters$", times=1))
+            await wait_for(pilot, lambda: fault.hits == 1, "the hung read")
+            await wait_for(pilot, lambda: "waiting for the API" in header_text(app), "waiting")
+            assert "● connected" not in header_text(app)
+            assert app.service.connection.connected is not False  # not a failure (yet)
+            await wait_for(
+                pilot, lambda: "● connected" in header_text(app), "connected once answered"
+            )
+            await pilot.press("q")
