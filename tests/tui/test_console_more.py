@@ -64,13 +64,16 @@ async def test_discover_a_cluster_through_the_dialog(server, make_app):
         run = dialog.query_one("#discover-run", Button)
         await wait_for(pilot, lambda: not run.disabled, "the methods")
         dialog.query_one("#discover-name", Input).value = "rehearsal"
-        dialog.query_one("#discover-parameters", Input).value = "controllers=1 computes=bad"
-        await pilot.click("#discover-run")
+        parameters = dialog.query_one("#discover-parameters", Input)
+        parameters.value = "controllers=1 computes=bad"
+        # Submitted from the keyboard: the method's hint resizes the dialog as the methods
+        # load, and a click could land where the button was before the next layout pass.
+        parameters.focus()
+        await pilot.press("enter")
         # The server's refusal is shown in the dialog, which stays open with the input kept.
         message = dialog.query_one("#discover-message")
         await wait_for(pilot, lambda: "computes" in str(message.render()), "the refusal")
         assert app.screen is dialog
-        parameters = dialog.query_one("#discover-parameters", Input)
         parameters.value = "controllers=1 computes=2 storage=1"
         # Resubmitted from the keyboard: the refusal has just resized the dialog, and a
         # click now could land where the button was before the next layout pass.

@@ -112,14 +112,19 @@ async def test_a_new_upgrade_during_the_endless_rollback_can_be_started_on_purpo
         anyway = dialog.query_one("#start-anyway", Button)
         assert not anyway.display  # offered only once the lifecycle refuses
         await wait_for(pilot, lambda: not start.disabled, "the target versions")
-        dialog.query_one("#engine", Input).value = "service-by-service"
-        await pilot.click("#start-upgrade")
+        engine = dialog.query_one("#engine", Input)
+        engine.value = "service-by-service"
+        engine.focus()
+        await pilot.press("enter")
         await wait_for(pilot, lambda: anyway.display, "the offer to start anyway")
         message = label_text(dialog, "#start-message")
         assert "a rollback is in progress" in message
         assert isinstance(app.screen, StartUpgradeScreen)  # nothing was started
         assert app.service.snapshot(screen.cluster_id).upgrade.id == rolled_back.upgrade.id
-        await pilot.click("#start-anyway")
+        # From the keyboard: the refusal has just resized the dialog, and a click could
+        # land where the button was before the next layout pass. The offer has the focus.
+        await wait_for(pilot, lambda: app.focused is anyway, "the offer focused")
+        await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, UpgradeScreen), "the new upgrade")
 
         def newest() -> Any:
