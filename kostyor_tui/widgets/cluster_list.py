@@ -155,7 +155,7 @@ class ClusterList(Vertical):
             [("", "state"), ("Cluster", "name"), ("Upgrade", "upgrade")],
             id="cluster-table",
         )
-        yield Label("", id="cluster-empty")
+        yield Label("", id="cluster-empty", classes="empty-note")
 
     @property
     def table(self) -> KeyedTable:
