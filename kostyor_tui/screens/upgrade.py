@@ -43,7 +43,7 @@ class UpgradeScreen(Screen[None]):
         Binding("b", "upgrade('rollback')", "Rollback", id="upgrade.rollback"),
         Binding("x", "upgrade('cancel')", "Cancel", id="upgrade.cancel"),
         Binding("u", "start_upgrade", "New upgrade", show=False, id="upgrade.start"),
-        Binding("g", "jump", "Go to step", id="upgrade.jump"),
+        Binding("F", "jump", "Go to step", id="upgrade.jump"),
         Binding("f", "toggle_follow", "Follow the step", show=False, id="upgrade.follow"),
         Binding("slash", "search_hosts", "Search hosts", show=False, id="upgrade.search"),
         Binding("l", "toggle_log", "Full-screen log", show=False, id="upgrade.log"),
@@ -54,7 +54,7 @@ class UpgradeScreen(Screen[None]):
         Binding("c", "ask('continue')", show=False, id="upgrade.continue_anyway"),
         Binding("b", "ask('rollback')", show=False, id="upgrade.rollback_anyway"),
         Binding("x", "ask('cancel')", show=False, id="upgrade.cancel_anyway"),
-        Binding("g", "nowhere_to_jump", show=False, id="upgrade.jump_nowhere"),
+        Binding("F", "nowhere_to_jump", show=False, id="upgrade.jump_nowhere"),
     ]
 
     def __init__(self, cluster_id: str, profile: str, api_url: str) -> None:
@@ -212,7 +212,7 @@ class UpgradeScreen(Screen[None]):
 
     def action_nowhere_to_jump(self) -> None:
         self.notify(
-            "g goes to a failed host or the step under way: this upgrade has neither now",
+            "F goes to a failed host or the step under way: this upgrade has neither now",
             timeout=3,
         )
 

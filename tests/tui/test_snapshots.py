@@ -59,7 +59,9 @@ async def fleet_loaded(pilot: Pilot[object]) -> None:
     assert isinstance(app, KostyorApp)
     await wait_for(pilot, lambda: app.service.connection.connected, "the first poll")
     main = app.main_screen
-    await wait_for(pilot, lambda: len(main.cluster_list.shown_ids) == 4, "the sidebar")
+    await wait_for(
+        pilot, lambda: len(main.cluster_list.shown_ids) == len(fixed_fleet.CLUSTERS), "the sidebar"
+    )
     await settled(pilot, fixed_fleet.EDGE)
 
 
