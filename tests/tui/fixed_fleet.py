@@ -127,6 +127,7 @@ def _steps(cluster_id: str, start: datetime, upgraded: int, *, failed: bool, rol
         step(hostname, service, "rollback", "done", "newton", "mitaka")
     return steps
 
+
 UPGRADES = [
     {
         "id": UPGRADE,

@@ -75,9 +75,8 @@ async def test_a_failed_host_shows_failed_in_the_servers_words_and_f_goes_to_it(
         table = screen.query_one("#upgrade-hosts", KeyedTable)
         table.select_key(table.row_keys[0])
         await pilot.press("F")
-        failed_host = next(
-            host.id for host in app.service.snapshot(cluster_id).hosts if host.hostname == "compute-02"
-        )
+        hosts = app.service.snapshot(cluster_id).hosts
+        failed_host = next(host.id for host in hosts if host.hostname == "compute-02")
         assert table.cursor_key == failed_host and app.focused is table
         # The fleet says it too: the sidebar's badge of home_lab is the failure's.
         await pilot.press("escape")
@@ -221,8 +220,10 @@ async def test_the_eta_counts_neither_a_cancelled_run_nor_an_outage(
 
             await wait_for(
                 pilot,
-                lambda: app.service.snapshot(cluster_id).steps is not None
-                and len(app.service.snapshot(cluster_id).steps) == 5,
+                lambda: (
+                    app.service.snapshot(cluster_id).steps is not None
+                    and len(app.service.snapshot(cluster_id).steps) == 5
+                ),
                 "the five steps",
             )
             await eta_close_to_plan()
