@@ -35,9 +35,9 @@ def component_table_rows(snapshot: ClusterSnapshot) -> list[tuple[str, Row]]:
                 component.name,
                 (
                     printable(component.name),
-                    version,
                     hosts_summary(component.hosts),
                     "yes" if upgradable else "no",
+                    version,
                 ),
             )
         )
@@ -147,11 +147,13 @@ class ClusterDetail(Vertical):
             with TabPane("Components", id="components-tab"):
                 yield Label("", id="components-empty", classes="empty-note")
                 yield KeyedTable(
+                    # The version column, as wide as a cluster's mix of versions, comes
+                    # last: at 80 columns it is the one cut, not the short ones.
                     [
                         ("Component", "component"),
-                        ("Version", "version"),
                         ("Hosts", "hosts"),
                         ("Upgradable", "upgradable"),
+                        ("Version", "version"),
                     ],
                     id="component-table",
                 )
