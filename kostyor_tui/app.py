@@ -105,6 +105,8 @@ class KostyorApp(App[int]):
         Binding("r", "refresh", "Refresh now", show=False, id="app.refresh"),
         Binding("a", "toggle_auto_refresh", "Auto-refresh", show=False, id="app.auto_refresh"),
         Binding("d", "discover", "Discover", show=False, id="app.discover"),
+        # From any other screen (the main screen's own R toggles the view there).
+        Binding("R", "running", "Running upgrades", show=False, id="app.running"),
     ]
 
     def __init__(
@@ -386,6 +388,10 @@ class KostyorApp(App[int]):
         enabled = not self.service.connection.auto_refresh
         self.service.set_auto_refresh(enabled)
         self.notify(f"Auto-refresh {'on' if enabled else 'paused (r refreshes)'}", timeout=2)
+
+    def action_running(self) -> None:
+        """Back to the main screen, showing the unfinished upgrades only."""
+        self._back_to_main().action_running(only=True)
 
     def action_discover(self) -> None:
         if self._refused_read_only("discovery"):

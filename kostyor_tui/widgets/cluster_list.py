@@ -251,8 +251,9 @@ class ClusterList(Vertical):
         self._refilter()
         self.notify(f"Clusters sorted by {self.sort}", timeout=2)
 
-    def toggle_unfinished(self) -> bool:
-        self.only_unfinished = not self.only_unfinished
+    def toggle_unfinished(self, only: bool | None = None) -> bool:
+        """Show the unfinished upgrades only, or every cluster (`only`, else the other)."""
+        self.only_unfinished = not self.only_unfinished if only is None else only
         self._refilter()
         return self.only_unfinished
 

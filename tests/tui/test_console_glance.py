@@ -374,3 +374,18 @@ async def test_a_host_search_without_a_match_says_so(server, make_app):
         assert rendered(note) == "No host matches 'nosuchhost' (esc clears the search)."
         await pilot.press("escape")
         await wait_for(pilot, lambda: not note.display, "the hosts back")
+
+
+async def test_r_shows_the_running_upgrades_from_the_upgrade_view(server_factory, make_app):
+    server = server_factory(step_seconds=0.4)
+    app = make_app(server.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        cluster_id = await select_cluster(pilot, app, "home_lab")
+        await start_upgrade_via_dialog(pilot, app)
+        await pilot.press("R")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen), "the main screen")
+        sidebar = app.screen.cluster_list
+        await wait_for(pilot, lambda: sidebar.shown_ids == [cluster_id], "home_lab alone")
+        # R again, on the main screen: every cluster.
+        await pilot.press("R")
+        assert len(sidebar.shown_ids) == len(app.service.clusters) > 1
