@@ -9,6 +9,9 @@ place, `_command_finished`.
 
 from __future__ import annotations
 
+import asyncio
+import signal
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -22,10 +25,12 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from kostyor_tui.api.client import KostyorClient
+from kostyor_tui.api.models import Cluster
 from kostyor_tui.audit import audit_trail
 from kostyor_tui.commands import COMMANDS, Arguments, Command
 from kostyor_tui.config import Settings
 from kostyor_tui.domain.lifecycle import Action
+from kostyor_tui.domain.statuses import Status
 from kostyor_tui.domain.text import printable
 from kostyor_tui.errors import KostyorTuiError, Refused
 from kostyor_tui.operations import Operations
@@ -39,6 +44,7 @@ from kostyor_tui.screens.start_upgrade import StartUpgradeScreen
 from kostyor_tui.screens.upgrade import UpgradeScreen
 from kostyor_tui.service import ApiService
 from kostyor_tui.service.api_service import MAX_BACKOFF, Clock
+from kostyor_tui.widgets.alerts import alerts, cluster_statuses
 from kostyor_tui.widgets.cluster_list import ClusterList
 from kostyor_tui.widgets.keyed_table import KeyedTable
 from kostyor_tui.widgets.requests import (
@@ -99,6 +105,8 @@ class KostyorApp(App[int]):
         Binding("r", "refresh", "Refresh now", show=False, id="app.refresh"),
         Binding("a", "toggle_auto_refresh", "Auto-refresh", show=False, id="app.auto_refresh"),
         Binding("d", "discover", "Discover", show=False, id="app.discover"),
+        # From any other screen (the main screen's own R toggles the view there).
+        Binding("R", "running", "Running upgrades", show=False, id="app.running"),
     ]
 
     def __init__(
@@ -110,8 +118,12 @@ class KostyorApp(App[int]):
         clock: Clock | None = None,
         display_url: str | None = None,
         max_backoff: float = MAX_BACKOFF,
+        quit_on: Sequence[signal.Signals] = (),
     ) -> None:
         super().__init__()
+        # Signals that end the console as `q` does (so that --demo cleans up after itself).
+        self._quit_on = tuple(quit_on)
+        self._statuses: dict[str, Status] | None = None
         self.settings = settings
         self.display_url = display_url or without_credentials(settings.api_url)
         ops = Operations(
@@ -139,7 +151,21 @@ class KostyorApp(App[int]):
         )
 
     def on_mount(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in self._quit_on:
+            loop.add_signal_handler(signum, self.exit, 128 + signum)
+        self.watch(self.service, "clusters", self._alert_changes)
         self.service.start(self)
+
+    def _alert_changes(self, clusters: tuple[Cluster, ...]) -> None:
+        """An upgrade failed, paused or ended: a toast names it, and the bell rings."""
+        found = alerts(self._statuses, clusters) if self._statuses is not None else []
+        if clusters:
+            self._statuses = cluster_statuses(clusters)
+        for alert in found:
+            self.notify(alert.text, severity=alert.severity, timeout=8, markup=False)
+        if found and self.settings.bell:
+            self.bell()
 
     def on_unmount(self) -> None:
         self.service.close()
@@ -363,6 +389,10 @@ class KostyorApp(App[int]):
         self.service.set_auto_refresh(enabled)
         self.notify(f"Auto-refresh {'on' if enabled else 'paused (r refreshes)'}", timeout=2)
 
+    def action_running(self) -> None:
+        """Back to the main screen, showing the unfinished upgrades only."""
+        self._back_to_main().action_running(only=True)
+
     def action_discover(self) -> None:
         if self._refused_read_only("discovery"):
             return
@@ -392,7 +422,7 @@ def without_credentials(url: str) -> str:
 def run_console(settings: Settings, *, read_only: bool = False) -> int:
     """Run the console until the operator quits; the process exit code. A bad setting
     raises before the screen is taken over, to the CLI's one error boundary."""
-    app = KostyorApp(settings, read_only=read_only)
+    app = KostyorApp(settings, read_only=read_only, quit_on=(signal.SIGHUP, signal.SIGTERM))
     result = app.run()
     if app.return_code not in (None, 0):
         return app.return_code

@@ -498,25 +498,42 @@ def _demo_server() -> Iterator[str]:
     It runs as a child process, so that serving and simulating upgrades never
     compete with the console for this interpreter's lock.
     """
+    import signal
     import tempfile
 
     from kostyor_tui.server.process import ServerProcess
 
-    with tempfile.TemporaryDirectory(prefix="kostyor-demo-") as directory:
-        server = ServerProcess(
-            Path(directory) / "kostyor.sqlite3",
-            seed="demo",
-            step_seconds=DEMO_STEP_SECONDS,
-            die_with_parent=True,
-        )
-        try:
-            server.start()
-        except RuntimeError as exc:
-            raise KostyorTuiError(str(exc), hint="run kostyor-tui serve to see why") from None
-        try:
-            yield server.url
-        finally:
-            server.stop()
+    # A dropped SSH session (SIGHUP) or a kill (SIGTERM) ends the demo as `q` does: the
+    # console quits on them itself while it runs (run_console); before and after, they
+    # unwind to the cleanup below instead of killing the process with its files left.
+    quit_signals = {signal.SIGHUP, signal.SIGTERM}
+
+    def unwind(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = {signum: signal.signal(signum, unwind) for signum in quit_signals}
+    try:
+        with tempfile.TemporaryDirectory(prefix="kostyor-demo-") as directory:
+            server = ServerProcess(
+                Path(directory) / "kostyor.sqlite3",
+                seed="demo",
+                step_seconds=DEMO_STEP_SECONDS,
+                die_with_parent=True,
+            )
+            try:
+                server.start()
+            except RuntimeError as exc:
+                raise KostyorTuiError(str(exc), hint="run kostyor-tui serve to see why") from None
+            try:
+                yield server.url
+            finally:
+                # A second signal must not cut the cleanup short.
+                signal.pthread_sigmask(signal.SIG_BLOCK, quit_signals)
+                server.stop()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, quit_signals)
 
 
 def _run_config(args: argparse.Namespace) -> int:

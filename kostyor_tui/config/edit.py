@@ -52,6 +52,8 @@ STARTER_HEADER = """\
 #   poll_interval    seconds between refreshes in the console (default 2)
 #   read_only        true: refuse every action that changes a cluster (default false)
 #   theme            the console's colour theme, a Textual theme name
+#   bell             true: ring the terminal bell when an upgrade fails, pauses or ends
+#                    (default true)
 #
 # Top-level keys:
 #   audit_file       where the audit trail of actions goes (default: the platform's

@@ -107,6 +107,7 @@ class Profile(BaseModel):
     poll_interval: float = Field(default=2.0, ge=0.1, le=3600, allow_inf_nan=False)
     read_only: bool = False
     theme: str | None = Field(default=None, min_length=1, max_length=100)
+    bell: bool = True
 
     @field_validator("api_url")
     @classmethod
@@ -271,6 +272,11 @@ class Settings:
     def theme(self) -> str | None:
         """The console theme of this profile (a Textual theme name), if one is set."""
         return self.profile.theme
+
+    @property
+    def bell(self) -> bool:
+        """Whether the console rings the terminal bell when an upgrade fails, pauses or ends."""
+        return self.profile.bell
 
     @property
     def keymap(self) -> dict[str, str]:

@@ -160,8 +160,8 @@ class MainScreen(Screen[None]):
     def action_filter(self) -> None:
         self.cluster_list.focus_filter()
 
-    def action_running(self) -> None:
-        only = self.cluster_list.toggle_unfinished()
+    def action_running(self, only: bool | None = None) -> None:
+        only = self.cluster_list.toggle_unfinished(only)
         self.notify(
             "Showing the unfinished upgrades only (R: every cluster)" if only else "Every cluster",
             timeout=2,

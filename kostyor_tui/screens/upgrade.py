@@ -43,6 +43,7 @@ class UpgradeScreen(Screen[None]):
         Binding("b", "upgrade('rollback')", "Rollback", id="upgrade.rollback"),
         Binding("x", "upgrade('cancel')", "Cancel", id="upgrade.cancel"),
         Binding("u", "start_upgrade", "New upgrade", show=False, id="upgrade.start"),
+        Binding("F", "jump", "Go to step", id="upgrade.jump"),
         Binding("f", "toggle_follow", "Follow the step", show=False, id="upgrade.follow"),
         Binding("slash", "search_hosts", "Search hosts", show=False, id="upgrade.search"),
         Binding("l", "toggle_log", "Full-screen log", show=False, id="upgrade.log"),
@@ -53,6 +54,7 @@ class UpgradeScreen(Screen[None]):
         Binding("c", "ask('continue')", show=False, id="upgrade.continue_anyway"),
         Binding("b", "ask('rollback')", show=False, id="upgrade.rollback_anyway"),
         Binding("x", "ask('cancel')", show=False, id="upgrade.cancel_anyway"),
+        Binding("F", "nowhere_to_jump", show=False, id="upgrade.jump_nowhere"),
     ]
 
     def __init__(self, cluster_id: str, profile: str, api_url: str) -> None:
@@ -77,6 +79,7 @@ class UpgradeScreen(Screen[None]):
                 for action, label in ACTION_LABELS.items():
                     yield Button(label, id=f"action-{action}", disabled=True, compact=True)
             yield Input(placeholder="/ search hosts", id="host-search")
+            yield Label("", id="upgrade-hosts-empty", classes="empty-note")
             yield KeyedTable(
                 [
                     ("", "marker"),
@@ -155,6 +158,12 @@ class UpgradeScreen(Screen[None]):
         if query:
             rows = [row for row in rows if query in str(row[1][1]).lower()]
         table.sync_rows(rows)
+        empty = self.query_one("#upgrade-hosts-empty", Label)
+        if rows:
+            empty.display = False
+        else:
+            empty.update(upgrade_view.hosts_empty_note(self.cluster_name, snapshot, query))
+            empty.display = True
         followed = upgrade_view.followed_host(snapshot)
         if self.following and followed is not None and snapshot.status in MOVING:
             table.select_key(followed)
@@ -166,6 +175,8 @@ class UpgradeScreen(Screen[None]):
         and their keys reach the `ask` bindings."""
         if action == "upgrade" and parameters:
             return parameters[0] in service_of(self).allowed_actions(self.cluster_id)
+        if action == "jump":
+            return self._shown is not None and upgrade_view.followed_host(self._shown) is not None
         return not (action == "start_upgrade" and service_of(self).read_only)
 
     def action_back(self) -> None:
@@ -184,6 +195,26 @@ class UpgradeScreen(Screen[None]):
 
     def action_start_upgrade(self) -> None:
         self.post_message(StartUpgradeRequested(self.cluster_id))
+
+    def action_jump(self) -> None:
+        """Put the cursor on the failed host, else on the host the engine is on."""
+        snapshot = self._shown
+        host_id = upgrade_view.followed_host(snapshot) if snapshot is not None else None
+        if snapshot is None or host_id is None:
+            return
+        table = self.query_one("#upgrade-hosts", KeyedTable)
+        if host_id not in table.row_keys:
+            # A host search hides it: the search gives way.
+            self.query_one("#host-search", Input).value = ""
+            self._show_hosts(snapshot)
+        table.select_key(host_id)
+        table.focus()
+
+    def action_nowhere_to_jump(self) -> None:
+        self.notify(
+            "F goes to a failed host or the step under way: this upgrade has neither now",
+            timeout=3,
+        )
 
     def action_toggle_follow(self) -> None:
         self.following = not self.following

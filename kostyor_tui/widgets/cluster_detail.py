@@ -6,7 +6,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
-from textual.widgets import Static, TabbedContent, TabPane, Tabs
+from textual.widgets import Label, Static, TabbedContent, TabPane, Tabs
 
 from kostyor_tui.api.models import Cluster
 from kostyor_tui.domain import fleet
@@ -35,9 +35,9 @@ def component_table_rows(snapshot: ClusterSnapshot) -> list[tuple[str, Row]]:
                 component.name,
                 (
                     printable(component.name),
-                    version,
                     hosts_summary(component.hosts),
                     "yes" if upgradable else "no",
+                    version,
                 ),
             )
         )
@@ -63,6 +63,26 @@ def host_table_rows(snapshot: ClusterSnapshot) -> list[tuple[str, Row]]:
             )
         )
     return rows
+
+
+def empty_note(snapshot: ClusterSnapshot, tab: str) -> str:
+    """What an empty tab means and what to do, instead of a blank table ("" when the tab
+    has rows)."""
+    name = printable(snapshot.cluster.name or snapshot.cluster_id or "this cluster")
+    if not snapshot.hosts and not snapshot.services:
+        return (
+            f"Kostyor has no hosts or services recorded for {name}: nothing to upgrade yet. "
+            "d discovers a cluster with its hosts and services."
+        )
+    if tab == "hosts-tab" and not snapshot.hosts:
+        return (
+            f"Kostyor has no host data for {name}: its services name no hosts "
+            "(a cluster recorded before hosts were). t shows its components; "
+            "d discovers it again with its hosts."
+        )
+    if tab == "components-tab" and not snapshot.components:
+        return f"No service recorded on the hosts of {name}. t shows its hosts."
+    return ""
 
 
 def upgrade_line(snapshot: ClusterSnapshot) -> Content:
@@ -125,16 +145,20 @@ class ClusterDetail(Vertical):
         yield Static("Select a cluster", id="cluster-summary")
         with TabbedContent(id="detail-tabs"):
             with TabPane("Components", id="components-tab"):
+                yield Label("", id="components-empty", classes="empty-note")
                 yield KeyedTable(
+                    # The version column, as wide as a cluster's mix of versions, comes
+                    # last: at 80 columns it is the one cut, not the short ones.
                     [
                         ("Component", "component"),
-                        ("Version", "version"),
                         ("Hosts", "hosts"),
                         ("Upgradable", "upgradable"),
+                        ("Version", "version"),
                     ],
                     id="component-table",
                 )
             with TabPane("Hosts", id="hosts-tab"):
+                yield Label("", id="hosts-empty", classes="empty-note")
                 yield KeyedTable(
                     [
                         ("Host", "host"),
@@ -178,10 +202,15 @@ class ClusterDetail(Vertical):
         """Fill only the visible table: a hidden one with thousands of hosts is filled
         when its tab is opened."""
         snapshot = self._snapshot
-        if self.query_one("#detail-tabs", TabbedContent).active == "hosts-tab":
+        tab = self.query_one("#detail-tabs", TabbedContent).active
+        if tab == "hosts-tab":
             self.host_table.sync_rows(host_table_rows(snapshot) if snapshot else [])
         else:
             self.component_table.sync_rows(component_table_rows(snapshot) if snapshot else [])
+        note = empty_note(snapshot, tab) if snapshot else ""
+        label = self.query_one("#hosts-empty" if tab == "hosts-tab" else "#components-empty", Label)
+        label.update(note)
+        label.display = bool(note)
 
     @on(TabbedContent.TabActivated, "#detail-tabs")
     def _tab_activated(self) -> None:

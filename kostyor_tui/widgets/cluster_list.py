@@ -54,15 +54,19 @@ def matches(cluster: Cluster, query: str) -> bool:
     return any(query in (value or "").lower() for value in fields)
 
 
-def upgrade_cell(snapshot: ClusterSnapshot | None, now: datetime) -> str:
-    """A running upgrade's progress, ETA and elapsed time, as far as they are known."""
+def upgrade_cell(snapshot: ClusterSnapshot | None, now: datetime, room: int | None = None) -> str:
+    """A running upgrade's progress (a rollback's own), ETA and elapsed time, as far as
+    they are known and, most telling first, as many as fit in `room` characters."""
     if snapshot is None or snapshot.upgrade is None or snapshot.progress is None:
         return ""
     if snapshot.status not in UNFINISHED:
         return ""
     parts = []
     done = snapshot.progress
-    if snapshot.progress_reported and done.services_total:
+    rolled = upgrade_view.rollback_counts(snapshot)
+    if snapshot.status is Status.ROLLBACK_IN_PROGRESS and rolled is not None and rolled[1]:
+        parts.append(f"↺{100 * rolled[0] // rolled[1]}%")
+    elif snapshot.progress_reported and done.services_total:
         parts.append(f"{100 * done.services_upgraded // done.services_total}%")
     left = upgrade_view.eta(snapshot)
     if left is not None:
@@ -70,7 +74,12 @@ def upgrade_cell(snapshot: ClusterSnapshot | None, now: datetime) -> str:
     start = snapshot.upgrade.upgrade_start_time
     if start is not None:
         parts.append(f"⏱ {upgrade_view.duration(now - start)}")
-    return " ".join(parts)
+    shown = parts[:1]
+    for part in parts[1:]:
+        if room is not None and len(" ".join([*shown, part])) > room:
+            break
+        shown.append(part)
+    return " ".join(shown)
 
 
 def _sort_key(
@@ -101,15 +110,26 @@ def cluster_rows(
     sort: str = "name",
     only_unfinished: bool = False,
     now: datetime | None = None,
+    width: int | None = None,
 ) -> list[tuple[str, Row]]:
     snapshots = snapshots or {}
     now = now or datetime.now()
+    kept = [
+        cluster
+        for cluster in sorted(clusters, key=_sort_key(sort, snapshots))
+        if cluster.id
+        and matches(cluster, query)
+        and (not only_unfinished or cluster.status in UNFINISHED)
+    ]
+    # What is left of the sidebar's width after the badge and the longest name (each
+    # column with its padding of 2) is the upgrade column's.
+    room = None
+    if width is not None:
+        longest = max((len(printable(c.name or c.id or "")) for c in kept), default=0)
+        room = max(0, width - 3 - (longest + 2) - 2)
     rows: list[tuple[str, Row]] = []
-    for cluster in sorted(clusters, key=_sort_key(sort, snapshots)):
-        if not cluster.id or not matches(cluster, query):
-            continue
-        if only_unfinished and cluster.status not in UNFINISHED:
-            continue
+    for cluster in kept:
+        assert cluster.id is not None
         snapshot = snapshots.get(cluster.id)
         counts = snapshot.version_counts if snapshot is not None else None
         badge = status_badge(cluster.status, counts)
@@ -118,7 +138,7 @@ def cluster_rows(
         rows.append(
             (
                 cluster.id,
-                (glyph, name, upgrade_cell(snapshot, now)),
+                (glyph, name, upgrade_cell(snapshot, now, room)),
             )
         )
     return rows
@@ -155,7 +175,7 @@ class ClusterList(Vertical):
             [("", "state"), ("Cluster", "name"), ("Upgrade", "upgrade")],
             id="cluster-table",
         )
-        yield Label("", id="cluster-empty")
+        yield Label("", id="cluster-empty", classes="empty-note")
 
     @property
     def table(self) -> KeyedTable:
@@ -193,6 +213,7 @@ class ClusterList(Vertical):
             sort=self.sort,
             only_unfinished=self.only_unfinished,
             now=self._now,
+            width=self.table.scrollable_content_region.width or None,
         )
         table.sync_rows(rows)
         self._show_empty(bool(rows))
@@ -213,6 +234,10 @@ class ClusterList(Vertical):
         label.update(text)
         label.display = bool(text)
 
+    def on_resize(self) -> None:
+        # The upgrade column shows as much as the new width holds.
+        self._refilter()
+
     def select(self, cluster_id: str) -> bool:
         return self.table.select_key(cluster_id)
 
@@ -226,8 +251,9 @@ class ClusterList(Vertical):
         self._refilter()
         self.notify(f"Clusters sorted by {self.sort}", timeout=2)
 
-    def toggle_unfinished(self) -> bool:
-        self.only_unfinished = not self.only_unfinished
+    def toggle_unfinished(self, only: bool | None = None) -> bool:
+        """Show the unfinished upgrades only, or every cluster (`only`, else the other)."""
+        self.only_unfinished = not self.only_unfinished if only is None else only
         self._refilter()
         return self.only_unfinished
 

@@ -234,6 +234,16 @@ def host_rows(snapshot: ClusterSnapshot) -> list[tuple[str, Row]]:
     return rows
 
 
+def hosts_empty_note(name: str, snapshot: ClusterSnapshot, query: str) -> str:
+    """Why the host table is empty, and what to do."""
+    if query:
+        return f"No host matches {printable(query)!r} (esc clears the search)."
+    return (
+        f"Kostyor has no host data for {printable(name)}: there is nothing to show per host. "
+        "d discovers the cluster again with its hosts."
+    )
+
+
 def followed_host(snapshot: ClusterSnapshot) -> str | None:
     """The host id the view follows: the failed one, else the one the engine is on."""
     names = snapshot.hostnames

@@ -1,6 +1,6 @@
 """Helpers for the console's tests: the real app pointed at a real embedded server."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,9 @@ from kostyor_tui.domain.statuses import Status
 from kostyor_tui.screens.main import MainScreen
 from kostyor_tui.screens.start_upgrade import StartUpgradeScreen
 from kostyor_tui.screens.upgrade import UpgradeScreen
+from tests.support.canned import canned_server
 from tests.support.waiting import until
+from tests.tui import fixed_fleet
 
 # Polls fast enough that a test sees several within a second.
 TEST_POLL_INTERVAL = 0.2
@@ -119,3 +121,17 @@ async def start_upgrade_via_dialog(pilot: Pilot[object], app: KostyorApp) -> Upg
         "the upgrade to be in progress",
     )
     return screen
+
+
+@pytest.fixture
+def fixed_app(tmp_path: Path) -> Iterator[Callable[[], KostyorApp]]:
+    """The real console on the fixed fleet, with a fixed clock and a fixed URL in the header."""
+    with canned_server(fixed_fleet.handler) as server:
+
+        def build() -> KostyorApp:
+            settings = make_settings(tmp_path, server.url, poll_interval=30)
+            return KostyorApp(
+                settings, clock=lambda: fixed_fleet.NOW, display_url=fixed_fleet.API_URL
+            )
+
+        yield build

@@ -6,7 +6,7 @@ The client, service and screens are the real ones; only the server is replaced
 by these fixed answers (shaped like the embedded server's).
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from tests.support.canned import Answer, json_answer
 
@@ -17,13 +17,22 @@ HOME_LAB = "00000000-0000-4000-8000-000000000001"
 STAGING = "00000000-0000-4000-8000-000000000002"
 LEGACY = "00000000-0000-4000-8000-000000000003"
 EDGE = "00000000-0000-4000-8000-000000000004"
+ROLLBACK_LAB = "00000000-0000-4000-8000-000000000005"
 UPGRADE = "00000000-0000-4000-8000-0000000000aa"
+EDGE_UPGRADE = "00000000-0000-4000-8000-0000000000bb"
+ROLLBACK_UPGRADE = "00000000-0000-4000-8000-0000000000cc"
 
 CLUSTERS = [
     {"id": HOME_LAB, "name": "home_lab", "status": "UPGRADE PAUSED", "version": "mitaka"},
     {"id": STAGING, "name": "staging", "status": "READY FOR UPGRADE", "version": "newton"},
     {"id": LEGACY, "name": "legacy", "status": "NOT READY FOR UPGRADE", "version": "unknown"},
     {"id": EDGE, "name": "edge", "status": "UPGRADE ERROR", "version": "mitaka"},
+    {
+        "id": ROLLBACK_LAB,
+        "name": "rollback_lab",
+        "status": "UPGRADE ROLLBACK IN PROGRESS",
+        "version": "mitaka",
+    },
 ]
 
 ROLES = {
@@ -63,12 +72,61 @@ def _topology(cluster_id: str, prefix: int, upgraded: int) -> tuple[list[dict], 
     return hosts, sorted(services, key=lambda s: s["name"])
 
 
+def _hostless(topology: tuple[list[dict], list[dict]]) -> tuple[list[dict], list[dict]]:
+    """A cluster recorded before hosts were: services that name no host."""
+    _, services = topology
+    return [], [{**service, "hosts": []} for service in services]
+
+
+# edge failed on the first instance of controller-02; rollback_lab upgraded 20 instances,
+# then rolled 6 of them back.
+EDGE_UPGRADED = 17
+ROLLBACK_UPGRADED, ROLLED_BACK = 20, 6
+
 TOPOLOGY = {
     HOME_LAB: _topology(HOME_LAB, 1, upgraded=8),
-    EDGE: _topology(EDGE, 4, upgraded=0),
+    EDGE: _topology(EDGE, 4, upgraded=EDGE_UPGRADED),
+    ROLLBACK_LAB: _topology(ROLLBACK_LAB, 5, upgraded=ROLLBACK_UPGRADED - ROLLED_BACK),
     STAGING: ([], []),
-    LEGACY: ([], []),
+    LEGACY: _hostless(_topology(LEGACY, 3, upgraded=0)),
 }
+
+STEP_GAP = timedelta(seconds=10)
+
+
+def _steps(cluster_id: str, start: datetime, upgraded: int, *, failed: bool, rolled_back: int):
+    """The step log of an upgrade in engine order (hosts in order, services of each host):
+    `upgraded` steps done, then a failed step or `rolled_back` rollback steps."""
+    hosts, services = TOPOLOGY[cluster_id]
+    by_id = {service["id"]: service for service in services}
+    plan = [(host["hostname"], by_id[sid]) for host in hosts for sid in host["services"]]
+    steps = []
+
+    def step(hostname: str, service: dict, direction: str, outcome: str, before, after) -> None:
+        position = len(steps) + 1
+        steps.append(
+            {
+                "position": position,
+                "service_id": service["id"],
+                "service": service["name"],
+                "hostname": hostname,
+                "direction": direction,
+                "outcome": outcome,
+                "version_before": before,
+                "version_after": after,
+                "at": (start + STEP_GAP * position).isoformat(timespec="microseconds"),
+            }
+        )
+
+    for hostname, service in plan[:upgraded]:
+        step(hostname, service, "upgrade", "done", "mitaka", "newton")
+    if failed:
+        hostname, service = plan[upgraded]
+        step(hostname, service, "upgrade", "failed", "mitaka", "mitaka")
+    for hostname, service in reversed(plan[upgraded - rolled_back : upgraded]):
+        step(hostname, service, "rollback", "done", "newton", "mitaka")
+    return steps
+
 
 UPGRADES = [
     {
@@ -80,8 +138,40 @@ UPGRADES = [
         "upgrade_start_time": "2026-11-24T10:00:00.000000",
         "upgrade_end_time": None,
         "engine": "node-by-node",
-    }
+    },
+    {
+        "id": EDGE_UPGRADE,
+        "cluster_id": EDGE,
+        "from_version": "mitaka",
+        "to_version": "newton",
+        "status": "UPGRADE ERROR",
+        "upgrade_start_time": "2026-11-24T10:01:00.000000",
+        "upgrade_end_time": None,
+        "engine": "node-by-node",
+    },
+    {
+        "id": ROLLBACK_UPGRADE,
+        "cluster_id": ROLLBACK_LAB,
+        "from_version": "mitaka",
+        "to_version": "newton",
+        "status": "UPGRADE ROLLBACK IN PROGRESS",
+        "upgrade_start_time": "2026-11-24T10:00:00.000000",
+        "upgrade_end_time": None,
+        "engine": "node-by-node",
+    },
 ]
+STEPS = {
+    EDGE_UPGRADE: _steps(
+        EDGE, datetime(2026, 11, 24, 10, 1, 0), EDGE_UPGRADED, failed=True, rolled_back=0
+    ),
+    ROLLBACK_UPGRADE: _steps(
+        ROLLBACK_LAB,
+        datetime(2026, 11, 24, 10, 0, 0),
+        ROLLBACK_UPGRADED,
+        failed=False,
+        rolled_back=ROLLED_BACK,
+    ),
+}
 RELEASES = ["liberty", "mitaka", "newton", "ocata", "pike"]
 
 
@@ -95,6 +185,8 @@ def _answer(path: str, query: dict[str, str]) -> object:
     if parts == ["upgrades"]:
         wanted = query.get("cluster_id")
         return [u for u in UPGRADES if wanted in (None, u["cluster_id"])]
+    if len(parts) == 3 and parts[0] == "upgrades" and parts[2] == "steps":
+        return STEPS.get(parts[1])
     if parts == ["list-upgrade-versions"]:
         return RELEASES
     if len(parts) == 2 and parts[0] == "upgrade-versions":

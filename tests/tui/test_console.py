@@ -37,7 +37,7 @@ async def test_select_a_cluster_and_see_its_components(server, make_app):
         assert "nova-compute" in components.row_keys
         assert "keystone" in components.row_keys
         row = components.row_cells("nova-compute")
-        assert row is not None and str(row[1]) == "mitaka"
+        assert row is not None and str(row[3]) == "mitaka"
         # The hosts view lists every host of the cluster.
         await pilot.press("t")
         hosts = main.detail.host_table.row_keys

@@ -6,9 +6,6 @@ The data comes from `fixed_fleet` (a fixed paused upgrade), the clock is
 fixed, and the header shows a fixed URL: nothing moves between runs.
 """
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
-
 import pytest
 from textual.pilot import Pilot
 
@@ -16,25 +13,10 @@ from kostyor_tui.app import KostyorApp
 from kostyor_tui.screens.confirm import ConfirmScreen
 from kostyor_tui.screens.upgrade import UpgradeScreen
 from kostyor_tui.widgets.keyed_table import KeyedTable
-from tests.support.canned import canned_server
 from tests.tui import fixed_fleet
-from tests.tui.conftest import make_settings, wait_for
+from tests.tui.conftest import wait_for
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
-
-
-@pytest.fixture
-def fixed_app(tmp_path: Path) -> Iterator[Callable[[], KostyorApp]]:
-    """The real console on the fixed fleet, with a fixed clock and a fixed URL in the header."""
-    with canned_server(fixed_fleet.handler) as server:
-
-        def build() -> KostyorApp:
-            settings = make_settings(tmp_path, server.url, poll_interval=30)
-            return KostyorApp(
-                settings, clock=lambda: fixed_fleet.NOW, display_url=fixed_fleet.API_URL
-            )
-
-        yield build
 
 
 async def settled(pilot: Pilot[object], cluster_id: str) -> None:
@@ -59,7 +41,9 @@ async def fleet_loaded(pilot: Pilot[object]) -> None:
     assert isinstance(app, KostyorApp)
     await wait_for(pilot, lambda: app.service.connection.connected, "the first poll")
     main = app.main_screen
-    await wait_for(pilot, lambda: len(main.cluster_list.shown_ids) == 4, "the sidebar")
+    await wait_for(
+        pilot, lambda: len(main.cluster_list.shown_ids) == len(fixed_fleet.CLUSTERS), "the sidebar"
+    )
     await settled(pilot, fixed_fleet.EDGE)
 
 
