@@ -9,6 +9,7 @@ place, `_command_finished`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -16,24 +17,27 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 from textual import on
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
+from textual.theme import Theme
 from textual.worker import Worker, WorkerState
 
 from kostyor_tui.api.client import KostyorClient
 from kostyor_tui.audit import audit_trail
 from kostyor_tui.commands import COMMANDS, Arguments, Command
-from kostyor_tui.config import Settings
+from kostyor_tui.config import Settings, save_theme
 from kostyor_tui.domain.lifecycle import Action
 from kostyor_tui.domain.text import printable
 from kostyor_tui.errors import KostyorTuiError, Refused
-from kostyor_tui.operations import Operations
+from kostyor_tui.operations import Audit, Operations
+from kostyor_tui.screens.audit import AuditScreen
 from kostyor_tui.screens.confirm import ConfirmScreen
 from kostyor_tui.screens.discover import DiscoverScreen
 from kostyor_tui.screens.help import HelpScreen
 from kostyor_tui.screens.main import MainScreen
 from kostyor_tui.screens.palette import KostyorCommands
+from kostyor_tui.screens.profiles import ProfilesScreen
 from kostyor_tui.screens.report import ReportScreen
 from kostyor_tui.screens.start_upgrade import StartUpgradeScreen
 from kostyor_tui.screens.upgrade import UpgradeScreen
@@ -99,6 +103,7 @@ class KostyorApp(App[int]):
         Binding("r", "refresh", "Refresh now", show=False, id="app.refresh"),
         Binding("a", "toggle_auto_refresh", "Auto-refresh", show=False, id="app.auto_refresh"),
         Binding("d", "discover", "Discover", show=False, id="app.discover"),
+        Binding("P", "switch_profile", "Switch profile", show=False, id="app.profiles"),
     ]
 
     def __init__(
@@ -114,22 +119,31 @@ class KostyorApp(App[int]):
         super().__init__()
         self.settings = settings
         self.display_url = display_url or without_credentials(settings.api_url)
-        ops = Operations(
-            client or KostyorClient(**settings.client_options()),
-            read_only=read_only or settings.read_only,
-            read_only_hint=settings.read_only_hint,
-            audit=audit_trail(settings),
-            # Told from a worker thread: notify is safe from any thread.
-            narrate=lambda text: self.notify(text, title="Note", markup=False),
-        )
+        self._read_only = read_only
+        audit = audit_trail(settings)
         self.service = ApiService(
-            ops,
+            self._operations(settings, client or KostyorClient(**settings.client_options()), audit),
             region=settings.profile.region,
             poll_interval=settings.poll_interval,
             clock=clock or datetime.now,
             max_backoff=max_backoff,
+            audit=audit,
         )
         self._runs: dict[Worker[Any], CommandRun] = {}
+        # The profile's theme as in its file: a theme picked in the palette is saved there.
+        self._profile_theme: str | None = None
+
+    def _operations(
+        self, settings: Settings, client: KostyorClient, audit: Audit | None
+    ) -> Operations:
+        return Operations(
+            client,
+            read_only=self._read_only or settings.read_only,
+            read_only_hint=settings.read_only_hint,
+            audit=audit,
+            # Told from a worker thread: notify is safe from any thread.
+            narrate=lambda text: self.notify(text, title="Note", markup=False),
+        )
 
     # Screens -----------------------------------------------------------------------
 
@@ -139,6 +153,8 @@ class KostyorApp(App[int]):
         )
 
     def on_mount(self) -> None:
+        self._apply_profile_look(self.settings)
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.service.start(self)
 
     def on_unmount(self) -> None:
@@ -162,6 +178,122 @@ class KostyorApp(App[int]):
             self.pop_screen()
         return self.main_screen
 
+    # Profiles, and their look: theme and keys ------------------------------------------
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand(
+            "Switch profile",
+            "Connect to another profile of the config file (P)",
+            self.action_switch_profile,
+        )
+        yield SystemCommand(
+            "Audit trail",
+            "The recent actions and upgrade starts, sent or refused (the audit file)",
+            self.action_audit_trail,
+        )
+
+    def action_switch_profile(self) -> None:
+        if isinstance(self.screen, ProfilesScreen):
+            return
+
+        def chosen(name: str | None) -> None:
+            if name is not None and name != self.settings.profile_name:
+                self.notify(f"Connecting to profile {name}…", timeout=2, markup=False)
+                self.run_worker(
+                    partial(self._connect, name),
+                    name="switch-profile",
+                    group="profiles",
+                    thread=True,
+                    exclusive=True,
+                    exit_on_error=False,
+                )
+
+        self.push_screen(ProfilesScreen(self.settings), chosen)
+
+    def _connect(self, name: str) -> None:
+        """In a worker thread: the profile's settings and client (its password_command or
+        token_command may take a while), then the switch on the UI thread."""
+        try:
+            settings = self.settings.with_profile(name)
+            client = KostyorClient(**settings.client_options())
+        except KostyorTuiError as error:
+            self.notify(
+                f"Cannot switch to profile {name}: {error.one_line()}",
+                title="Failed",
+                severity="error",
+                timeout=8,
+                markup=False,
+            )
+            return
+        self.call_from_thread(self._switch, settings, client)
+
+    def _switch(self, settings: Settings, client: KostyorClient) -> None:
+        """Reconnect the service to the profile of `settings`: its endpoint, read-only
+        mode, poll interval, audit stamp, keys and theme; a fresh main screen shows it."""
+        self.settings = settings
+        self.display_url = settings.display_url
+        audit = audit_trail(settings)
+        self.service.reconnect(
+            self._operations(settings, client, audit),
+            region=settings.profile.region,
+            poll_interval=settings.poll_interval,
+            audit=audit,
+        )
+        self._back_to_main()
+        self.switch_screen(self.get_default_screen())
+        self._apply_profile_look(settings)
+        self.notify(
+            f"Profile {settings.profile_name}: {settings.display_url}"
+            + (" (read-only)" if self.service.read_only else ""),
+            timeout=3,
+            markup=False,
+        )
+
+    def _apply_profile_look(self, settings: Settings) -> None:
+        self.set_keymap(console_keymap(settings.keymap))
+        self._profile_theme = settings.theme
+        if settings.theme is None or settings.theme == self.theme:
+            return
+        if settings.theme not in self.available_themes:
+            self.notify(
+                f"Unknown theme {settings.theme!r} in profile {settings.profile_name} "
+                "(ctrl+p, Theme: the themes there are)",
+                severity="warning",
+                markup=False,
+            )
+            return
+        self.theme = settings.theme
+
+    def _theme_changed(self, theme: Theme) -> None:
+        """A theme picked in the palette is saved to the profile, comments kept."""
+        if theme.name == self._profile_theme:
+            return
+        self._profile_theme = theme.name
+        self.run_worker(
+            partial(self._save_theme, self.settings, theme.name),
+            name="save-theme",
+            group="theme",
+            thread=True,
+            exit_on_error=False,
+        )
+
+    def _save_theme(self, settings: Settings, theme: str) -> None:
+        try:
+            path = save_theme(settings, theme)
+        except KostyorTuiError as error:
+            self.notify(f"Theme not saved: {error.one_line()}", severity="error", markup=False)
+            return
+        self.notify(
+            f"Theme {theme} saved to profile {settings.profile_name} in {path}",
+            timeout=3,
+            markup=False,
+        )
+
+    def action_audit_trail(self) -> None:
+        if not isinstance(self.screen, AuditScreen):
+            self.push_screen(AuditScreen(self.settings.audit_path))
+
     @on(UpgradeViewRequested)
     def _open_upgrade_view(self, request: UpgradeViewRequested) -> None:
         screen = self.screen
@@ -175,7 +307,9 @@ class KostyorApp(App[int]):
     def _open_start_upgrade(self, request: StartUpgradeRequested) -> None:
         cluster_id = request.cluster_id
         if self._refused_read_only(
-            f"starting an upgrade of {self.service.cluster_name(cluster_id)}"
+            f"starting an upgrade of {self.service.cluster_name(cluster_id)}",
+            "start-upgrade",
+            cluster_id,
         ):
             return
 
@@ -192,7 +326,7 @@ class KostyorApp(App[int]):
         """Pause/continue at once; rollback/cancel after the operator confirms."""
         cluster_id, action = request.cluster_id, request.action
         name = self.service.cluster_name(cluster_id)
-        if self._refused_read_only(f"{action} of the upgrade of {name}"):
+        if self._refused_read_only(f"{action} of the upgrade of {name}", str(action), cluster_id):
             return
         # An action the console already knows to be invalid goes straight to the
         # operations, whose refusal says why (and offers to force it).
@@ -224,10 +358,11 @@ class KostyorApp(App[int]):
         title = f"the {action} of the upgrade of {printable(self.service.cluster_name(cluster_id))}"
         self._run_command(COMMANDS[f"upgrade-{action}"], {"cluster": cluster_id}, title)
 
-    def _refused_read_only(self, what: str) -> bool:
-        """True, and the operator told why, when read-only mode refuses `what`."""
+    def _refused_read_only(self, what: str, action: str, cluster_id: str | None = None) -> bool:
+        """True, and the operator told why (and the audit trail), when read-only mode
+        refuses `what`."""
         try:
-            self.service.ops.guard(what)
+            self.service.guard(what, action, cluster_id)
         except KostyorTuiError as refusal:
             self.notify(refusal.one_line(), title="Refused", severity="error", markup=False)
             return True
@@ -364,7 +499,7 @@ class KostyorApp(App[int]):
         self.notify(f"Auto-refresh {'on' if enabled else 'paused (r refreshes)'}", timeout=2)
 
     def action_discover(self) -> None:
-        if self._refused_read_only("discovery"):
+        if self._refused_read_only("discovery", "discover"):
             return
 
         def discovered(cluster_id: str | None) -> None:
@@ -375,6 +510,16 @@ class KostyorApp(App[int]):
 
     async def action_quit(self) -> None:
         self.exit(0)
+
+
+def console_keymap(keymap: Mapping[str, str]) -> dict[str, str]:
+    """The config file's keymap for `App.set_keymap`. A key given to an upgrade action
+    (`upgrade.pause`) also goes to the hidden binding that asks for it when it is not
+    valid now (`upgrade.pause_anyway`), unless that is given a key of its own."""
+    full = dict(keymap)
+    for binding_id, keys in keymap.items():
+        full.setdefault(f"{binding_id}_anyway", keys)
+    return full
 
 
 def without_credentials(url: str) -> str:
