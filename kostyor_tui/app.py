@@ -132,6 +132,7 @@ class KostyorApp(App[int]):
         self._runs: dict[Worker[Any], CommandRun] = {}
         # The profile's theme as in its file: a theme picked in the palette is saved there.
         self._profile_theme: str | None = None
+        self._keymap_applied: dict[str, str] = {}
 
     def _operations(
         self, settings: Settings, client: KostyorClient, audit: Audit | None
@@ -240,8 +241,9 @@ class KostyorApp(App[int]):
             poll_interval=settings.poll_interval,
             audit=audit,
         )
-        self._back_to_main()
-        self.switch_screen(self.get_default_screen())
+        self._back_to_main().show_profile(
+            settings.profile_name, self.display_url, settings.profile.region
+        )
         self._apply_profile_look(settings)
         self.notify(
             f"Profile {settings.profile_name}: {settings.display_url}"
@@ -251,7 +253,10 @@ class KostyorApp(App[int]):
         )
 
     def _apply_profile_look(self, settings: Settings) -> None:
-        self.set_keymap(console_keymap(settings.keymap))
+        keymap = console_keymap(settings.keymap)
+        if keymap != self._keymap_applied:
+            self._keymap_applied = keymap
+            self.set_keymap(keymap)
         self._profile_theme = settings.theme
         if settings.theme is None or settings.theme == self.theme:
             return
