@@ -231,7 +231,18 @@ class KostyorApp(App[int]):
 
     def _switch(self, settings: Settings, client: KostyorClient) -> None:
         """Reconnect the service to the profile of `settings`: its endpoint, read-only
-        mode, poll interval, audit stamp, keys and theme; a fresh main screen shows it."""
+        mode, poll interval, audit stamp, keys and theme; the main screen shows it."""
+        busy = self._sending()
+        if busy is not None:
+            # The switch closes the client it uses: what it sent would not be known.
+            client.close()
+            self.notify(
+                f"Not switched to profile {settings.profile_name}: {busy} is still open or "
+                "running; close it or let it finish first",
+                severity="warning",
+                markup=False,
+            )
+            return
         self.settings = settings
         self.display_url = settings.display_url
         audit = audit_trail(settings)
@@ -251,6 +262,17 @@ class KostyorApp(App[int]):
             timeout=3,
             markup=False,
         )
+
+    def _sending(self) -> str | None:
+        """What may be sending through the service's client now, if anything."""
+        for run in self._runs.values():
+            return run.title
+        for screen in self.screen_stack:
+            if isinstance(screen, StartUpgradeScreen):
+                return "the start-upgrade dialog"
+            if isinstance(screen, DiscoverScreen):
+                return "the discovery dialog"
+        return None
 
     def _apply_profile_look(self, settings: Settings) -> None:
         keymap = console_keymap(settings.keymap)

@@ -23,6 +23,7 @@ from kostyor_tui.domain.statuses import Status
 from kostyor_tui.screens.audit import AuditScreen
 from kostyor_tui.screens.main import MainScreen
 from kostyor_tui.screens.profiles import ProfilesScreen
+from kostyor_tui.screens.start_upgrade import StartUpgradeScreen
 from kostyor_tui.screens.upgrade import UpgradeScreen
 from kostyor_tui.server.topology import role_based_hosts
 from kostyor_tui.widgets.keyed_table import KeyedTable
@@ -55,6 +56,15 @@ def write_config(tmp_path: Path, text: str) -> Path:
     config.write_text(text)
     config.chmod(0o600)
     return config
+
+
+async def open_profiles(pilot, app: KostyorApp, count: int) -> KeyedTable:
+    """The profile switcher's table once it lists `count` profiles."""
+    await wait_for(pilot, lambda: isinstance(app.screen, ProfilesScreen), "the profiles")
+    await wait_for(pilot, lambda: app.screen.query(KeyedTable), "the profiles table")
+    table = app.screen.query_one(KeyedTable)
+    await wait_for(pilot, lambda: table.row_count == count, f"{count} profiles listed")
+    return table
 
 
 def test_every_binding_of_the_console_has_an_id_for_the_keymap() -> None:
@@ -172,9 +182,8 @@ async def test_switching_profiles_reconnects_to_the_other_fleet_read_only_and_au
         await wait_for(pilot, lambda: upgrade_status(app, cluster_id) is Status.PAUSED, "paused")
 
         await pilot.press("P")
-        await wait_for(pilot, lambda: isinstance(app.screen, ProfilesScreen), "the profiles")
-        table = app.screen.query_one(KeyedTable)
-        await wait_for(pilot, lambda: table.row_keys == ["lab", "prod"], "both profiles listed")
+        table = await open_profiles(pilot, app, 2)
+        assert table.row_keys == ["lab", "prod"]
         prod_row = [str(cell) for cell in table.get_row("prod")]
         assert prod_row[2].startswith("http://viewer:") and URL_PASSWORD not in prod_row[2]
         assert prod_row[3] == "READ-ONLY"
@@ -273,6 +282,7 @@ async def test_a_read_only_refusal_by_key_is_audited_and_the_palette_shows_the_t
         )
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, AuditScreen), "the audit trail")
+        await wait_for(pilot, lambda: app.screen.query(KeyedTable), "its table")
         table = app.screen.query_one(KeyedTable)
         await wait_for(pilot, lambda: table.row_count == 2, "its rows")
         newest, oldest = ([str(cell) for cell in table.get_row_at(i)] for i in (0, 1))
@@ -298,9 +308,33 @@ async def test_the_refresh_setting_drives_the_console_poll_interval(server, tmp_
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.service.clusters, "the fleet")
         await pilot.press("P")
-        await wait_for(pilot, lambda: isinstance(app.screen, ProfilesScreen), "the profiles")
-        table = app.screen.query_one(KeyedTable)
-        await wait_for(pilot, lambda: table.row_count == 2, "both profiles")
+        await open_profiles(pilot, app, 2)
         await pilot.press("j", "enter")
         await wait_for(pilot, lambda: app.settings.profile_name == "other", "the switch")
         assert app.service.poll_interval == 0.3
+
+
+async def test_no_switch_while_a_dialog_may_send_through_the_old_client(
+    server_factory, tmp_path: Path
+) -> None:
+    lab, other = server_factory(), server_factory(seed="empty")
+    config = write_config(
+        tmp_path,
+        'default_profile = "lab"\n'
+        f'[profiles.lab]\napi_url = "{lab.url}"\npoll_interval = {TEST_POLL_INTERVAL}\n'
+        f'[profiles.other]\napi_url = "{other.url}"\npoll_interval = {TEST_POLL_INTERVAL}\n',
+    )
+    notices = Notices()
+    app = KostyorApp(load_settings(config_path=config, environ={}))
+    async with app.run_test(size=(120, 40), message_hook=notices) as pilot:
+        await select_cluster(pilot, app, "home_lab")
+        await pilot.press("u")
+        await wait_for(pilot, lambda: isinstance(app.screen, StartUpgradeScreen), "the dialog")
+        app.action_switch_profile()  # as "Switch profile" in the palette does
+        await open_profiles(pilot, app, 2)
+        await pilot.press("j", "enter")
+        await wait_for(pilot, lambda: notices.any("Not switched to profile other"), "the refusal")
+        assert notices.any("the start-upgrade dialog is still open")
+        assert isinstance(app.screen, StartUpgradeScreen)
+        assert app.settings.profile_name == "lab"
+        assert any(cluster.name == "home_lab" for cluster in app.service.clusters)
