@@ -26,12 +26,14 @@ from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from textual.dom import DOMNode
 from textual.reactive import var
 from textual.worker import Worker, get_current_worker
 
+from kostyor_tui.api.client import KostyorClient
 from kostyor_tui.api.errors import Unreachable
 from kostyor_tui.api.models import Cluster
 from kostyor_tui.commands import COMMANDS, Arguments, Command, CommandContext
@@ -135,8 +137,21 @@ class ApiService(DOMNode):
     def start(self, app: App[Any]) -> None:
         self._app = app
         self._poller = app.run_worker(
-            self._poll_loop, name="poller", group="poller", thread=True, exit_on_error=False
+            partial(self._poll_until_replaced, self.ops.client),
+            name="poller",
+            group="poller",
+            thread=True,
+            exit_on_error=False,
         )
+
+    def _poll_until_replaced(self, client: KostyorClient) -> None:
+        """The poll loop. One replaced by `reconnect` closes the client it polled with
+        once it has stopped: closed under a request, the client could leave it hanging."""
+        try:
+            self._poll_loop()
+        finally:
+            if client is not self.ops.client:
+                client.close()
 
     def reconnect(
         self,
@@ -148,12 +163,14 @@ class ApiService(DOMNode):
     ) -> None:
         """Poll and act through `ops` from now on (another endpoint: a profile switch),
         without restarting the app: the poll worker is stopped (a poll under way is
-        abandoned, its result never applied), the old client closed, the last endpoint's
-        data and watches dropped, and polling starts again at once."""
+        abandoned, its result never applied; the old client is closed when it ends), the
+        last endpoint's data and watches dropped, and polling starts again at once. Nothing
+        else may be sending through the old client (the app waits for its commands)."""
         if self._poller is not None:
             self._poller.cancel()
-        self._wake.set()  # the old loop wakes, sees it is cancelled, and ends
-        old = self.ops
+            self._wake.set()  # the old loop wakes, sees it is cancelled, and ends
+        else:
+            self.ops.client.close()  # no loop polls with it
         self.ops = ops
         self.context = CommandContext(ops, region=region)
         self.audit = audit
@@ -170,7 +187,6 @@ class ApiService(DOMNode):
         self.connection = ConnectionState(
             auto_refresh=self.connection.auto_refresh, read_only=ops.read_only
         )
-        old.client.close()
         if self._app is not None:
             self.start(self._app)
 

@@ -9,6 +9,7 @@ import importlib
 import inspect
 import json
 import pkgutil
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from textual.binding import Binding
@@ -28,6 +29,7 @@ from kostyor_tui.screens.upgrade import UpgradeScreen
 from kostyor_tui.server.topology import role_based_hosts
 from kostyor_tui.widgets.keyed_table import KeyedTable
 from kostyor_tui.widgets.status_header import StatusHeader
+from tests.support.faultproxy import Fault, FaultProxy
 from tests.tui.conftest import (
     TEST_POLL_INTERVAL,
     Notices,
@@ -338,3 +340,54 @@ async def test_no_switch_while_a_dialog_may_send_through_the_old_client(
         assert isinstance(app.screen, StartUpgradeScreen)
         assert app.settings.profile_name == "lab"
         assert any(cluster.name == "home_lab" for cluster in app.service.clusters)
+
+
+async def test_a_poll_of_the_old_endpoint_under_way_never_lands_after_a_switch(
+    server_factory, tmp_path: Path
+) -> None:
+    lab, other = server_factory(), server_factory(seed="empty")
+    other.store.add_cluster("other_site", "mitaka", role_based_hosts(1, 1, 0, prefix="o-"))
+    slow = 1.0
+    with FaultProxy(lab.url) as proxy:
+        config = write_config(
+            tmp_path,
+            'default_profile = "lab"\n'
+            f'[profiles.lab]\napi_url = "{proxy.url}"\npoll_interval = {TEST_POLL_INTERVAL}\n'
+            f'[profiles.other]\napi_url = "{other.url}"\npoll_interval = {TEST_POLL_INTERVAL}\n',
+        )
+        app = KostyorApp(load_settings(config_path=config, environ={}))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: app.service.clusters, "the lab's fleet")
+            proxy.inject(Fault.slow(slow, method="GET", path=r"^/clusters$"))
+            await wait_for(
+                pilot,
+                lambda: any(request.fault == "slow" for request in proxy.requests),
+                "a poll of the lab under way",
+            )
+            await pilot.press("P")
+            await open_profiles(pilot, app, 2)
+            seen: list[tuple[list[str | None], bool | None]] = []
+            lab_ops = app.service.ops
+
+            def record(names: list[str | None], connected: bool | None) -> None:
+                if app.service.ops is not lab_ops:  # from the switch on
+                    seen.append((names, connected))
+
+            main = app.main_screen
+            main.watch(app.service, "clusters", lambda c: record([x.name for x in c], None))
+            main.watch(app.service, "connection", lambda state: record([], state.connected))
+            await pilot.press("j", "enter")
+            await wait_for(pilot, lambda: app.settings.profile_name == "other", "the switch")
+            switched = datetime.now()
+            # Past the lab's slow answer, and two polls of the other endpoint after it.
+            await wait_for(
+                pilot,
+                lambda: (
+                    (app.service.connection.last_good_at or switched)
+                    > switched + timedelta(seconds=slow + 2 * TEST_POLL_INTERVAL)
+                ),
+                "polls of the other endpoint after the lab's slow answer",
+            )
+    assert seen
+    assert all(names in ([], ["other_site"]) for names, _ in seen), seen
+    assert False not in [connected for _, connected in seen]  # the old failure never shown
