@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.theme import Theme
 from textual.worker import Worker, WorkerState
@@ -279,6 +280,15 @@ class KostyorApp(App[int]):
         if keymap != self._keymap_applied:
             self._keymap_applied = keymap
             self.set_keymap(keymap)
+            unknown = sorted(set(settings.keymap) - binding_ids())
+            if unknown:
+                self.notify(
+                    f"[keymap] of {settings.config_path}: no key binding has the id "
+                    f"{', '.join(unknown)} (? lists the keys)",
+                    severity="warning",
+                    timeout=8,
+                    markup=False,
+                )
         self._profile_theme = settings.theme
         if settings.theme is None or settings.theme == self.theme:
             return
@@ -506,12 +516,15 @@ class KostyorApp(App[int]):
         self.push_screen(
             HelpScreen(
                 [
-                    ("everywhere", self.BINDINGS),
-                    ("main", MainScreen.BINDINGS),
-                    ("cluster list", ClusterList.BINDINGS),
-                    ("tables", KeyedTable.BINDINGS),
-                    ("upgrade view", UpgradeScreen.BINDINGS),
-                    ("confirmation", ConfirmScreen.BINDINGS),
+                    (section, rekeyed(bindings, self._keymap_applied))
+                    for section, bindings in (
+                        ("everywhere", self.BINDINGS),
+                        ("main", MainScreen.BINDINGS),
+                        ("cluster list", ClusterList.BINDINGS),
+                        ("tables", KeyedTable.BINDINGS),
+                        ("upgrade view", UpgradeScreen.BINDINGS),
+                        ("confirmation", ConfirmScreen.BINDINGS),
+                    )
                 ]
             )
         )
@@ -547,6 +560,31 @@ def console_keymap(keymap: Mapping[str, str]) -> dict[str, str]:
     for binding_id, keys in keymap.items():
         full.setdefault(f"{binding_id}_anyway", keys)
     return full
+
+
+def binding_ids() -> set[str]:
+    """The id of every binding of every Textual class loaded (the console's and
+    Textual's own): what a keymap can name."""
+    ids: set[str] = set()
+    classes: list[type[DOMNode]] = [DOMNode]
+    while classes:
+        cls = classes.pop()
+        classes.extend(cls.__subclasses__())
+        ids.update(
+            binding.id
+            for binding in vars(cls).get("BINDINGS", ())
+            if isinstance(binding, Binding) and binding.id
+        )
+    return ids
+
+
+def rekeyed(bindings: Iterable[BindingType], keymap: Mapping[str, str]) -> list[BindingType]:
+    """`bindings` with the keys `keymap` gives them: the keys in force, for help."""
+    keyed: list[BindingType] = []
+    for binding in bindings:
+        keys = keymap.get(binding.id or "") if isinstance(binding, Binding) else None
+        keyed.append(binding.with_key(keys) if keys and isinstance(binding, Binding) else binding)
+    return keyed
 
 
 def without_credentials(url: str) -> str:

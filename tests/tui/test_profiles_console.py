@@ -18,10 +18,11 @@ from textual.widgets._footer import FooterKey
 
 import kostyor_tui.screens
 import kostyor_tui.widgets
-from kostyor_tui.app import KostyorApp, console_keymap
+from kostyor_tui.app import KostyorApp, binding_ids, console_keymap, rekeyed
 from kostyor_tui.config import load_settings
 from kostyor_tui.domain.statuses import Status
 from kostyor_tui.screens.audit import AuditScreen
+from kostyor_tui.screens.help import key_rows
 from kostyor_tui.screens.main import MainScreen
 from kostyor_tui.screens.profiles import ProfilesScreen
 from kostyor_tui.screens.start_upgrade import StartUpgradeScreen
@@ -102,14 +103,28 @@ def test_an_upgrade_action_key_moves_its_ask_anyway_twin() -> None:
     assert console_keymap(both)["upgrade.pause_anyway"] == "y"
 
 
+def test_help_lists_the_keys_the_keymap_gives() -> None:
+    rows = key_rows(
+        [("upgrade view", rekeyed(UpgradeScreen.BINDINGS, {"upgrade.pause": "z"}))],
+        lambda binding: binding.key,
+    )
+    assert ("upgrade view", "z", "Pause") in rows
+    assert ("upgrade view", "c", "Continue") in rows
+    assert {"app.profiles", "upgrade.pause", "main.start_upgrade"} <= binding_ids()
+
+
 async def test_a_keymap_entry_rebinds_a_key_in_the_running_console(server, tmp_path: Path) -> None:
     config = write_config(
         tmp_path,
-        'default_profile = "lab"\n[keymap]\n"upgrade.pause" = "z"\n'
+        'default_profile = "lab"\n[keymap]\n"upgrade.pause" = "z"\n"upgrade.paws" = "w"\n'
         f'[profiles.lab]\napi_url = "{server.url}"\npoll_interval = {TEST_POLL_INTERVAL}\n',
     )
+    notices = Notices()
     app = KostyorApp(load_settings(config_path=config, environ={}))
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), message_hook=notices) as pilot:
+        # A typo in the file is told, not silently ignored.
+        typo = "no key binding has the id upgrade.paws"
+        await wait_for(pilot, lambda: notices.any(typo), "the typo told")
         await select_cluster(pilot, app, "home_lab")
         screen = await start_upgrade_via_dialog(pilot, app)
         await wait_for(pilot, lambda: footer_keys(app).get("Pause") == "z", "z in the footer")
