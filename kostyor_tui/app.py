@@ -131,8 +131,10 @@ class KostyorApp(App[int]):
             audit=audit,
         )
         self._runs: dict[Worker[Any], CommandRun] = {}
-        # The profile's theme as in its file: a theme picked in the palette is saved there.
-        self._profile_theme: str | None = None
+        # The theme applied as the profile's (Textual's default where it names none): a
+        # theme picked in the palette instead is saved to the profile.
+        self._default_theme = self.theme
+        self._profile_theme = self.theme
         self._keymap_applied: dict[str, str] = {}
 
     def _operations(
@@ -289,18 +291,17 @@ class KostyorApp(App[int]):
                     timeout=8,
                     markup=False,
                 )
-        self._profile_theme = settings.theme
-        if settings.theme is None or settings.theme == self.theme:
-            return
-        if settings.theme not in self.available_themes:
+        theme = settings.theme or self._default_theme
+        if theme not in self.available_themes:
             self.notify(
-                f"Unknown theme {settings.theme!r} in profile {settings.profile_name} "
+                f"Unknown theme {theme!r} in profile {settings.profile_name} "
                 "(ctrl+p, Theme: the themes there are)",
                 severity="warning",
                 markup=False,
             )
-            return
-        self.theme = settings.theme
+            theme = self._default_theme
+        self._profile_theme = theme
+        self.theme = theme
 
     def _theme_changed(self, theme: Theme) -> None:
         """A theme picked in the palette is saved to the profile, comments kept."""

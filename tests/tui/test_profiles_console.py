@@ -149,9 +149,12 @@ async def test_the_profile_theme_is_applied_and_a_theme_picked_is_saved(
         tmp_path,
         '# my console settings\ndefault_profile = "lab"\n'
         f'[profiles.lab]\napi_url = "{server.url}"  # the lab\n'
-        f'theme = "nord"\npoll_interval = {TEST_POLL_INTERVAL}\n',
+        f'theme = "nord"\npoll_interval = {TEST_POLL_INTERVAL}\n'
+        f'[profiles.plain]\napi_url = "{server.url}"\npoll_interval = {TEST_POLL_INTERVAL}\n',
     )
     app = KostyorApp(load_settings(config_path=config, environ={}))
+    default_theme = app.theme
+    assert default_theme != "nord"
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.theme == "nord", "the profile's theme")
         # Textual's own theme picker (ctrl+p, "Theme"): search, then choose.
@@ -168,6 +171,14 @@ async def test_the_profile_theme_is_applied_and_a_theme_picked_is_saved(
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.theme == "gruvbox", "the theme picked")
         await wait_for(pilot, lambda: 'theme = "gruvbox"' in config.read_text(), "the theme saved")
+        # A profile without a theme has Textual's default, and nothing is saved to it.
+        await pilot.press("P")
+        await open_profiles(pilot, app, 2)
+        await pilot.press("j", "enter")
+        await wait_for(pilot, lambda: app.settings.profile_name == "plain", "the switch")
+        await wait_for(pilot, lambda: app.theme == default_theme, "the default theme")
+        await wait_for(pilot, lambda: app.service.clusters, "the fleet")
+    assert load_settings(config_path=config, profile="plain", environ={}).theme is None
     text = config.read_text()
     assert "# my console settings" in text
     assert "# the lab" in text
