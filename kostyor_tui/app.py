@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -19,26 +19,30 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 from textual import on
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.dom import DOMNode
 from textual.screen import Screen
+from textual.theme import Theme
 from textual.worker import Worker, WorkerState
 
 from kostyor_tui.api.client import KostyorClient
 from kostyor_tui.api.models import Cluster
 from kostyor_tui.audit import audit_trail
 from kostyor_tui.commands import COMMANDS, Arguments, Command
-from kostyor_tui.config import Settings
+from kostyor_tui.config import Settings, save_theme
 from kostyor_tui.domain.lifecycle import Action
 from kostyor_tui.domain.statuses import Status
 from kostyor_tui.domain.text import printable
 from kostyor_tui.errors import KostyorTuiError, Refused
-from kostyor_tui.operations import Operations
+from kostyor_tui.operations import Audit, Operations
+from kostyor_tui.screens.audit import AuditScreen
 from kostyor_tui.screens.confirm import ConfirmScreen
 from kostyor_tui.screens.discover import DiscoverScreen
 from kostyor_tui.screens.help import HelpScreen
 from kostyor_tui.screens.main import MainScreen
 from kostyor_tui.screens.palette import KostyorCommands
+from kostyor_tui.screens.profiles import ProfilesScreen
 from kostyor_tui.screens.report import ReportScreen
 from kostyor_tui.screens.start_upgrade import StartUpgradeScreen
 from kostyor_tui.screens.upgrade import UpgradeScreen
@@ -107,6 +111,7 @@ class KostyorApp(App[int]):
         Binding("d", "discover", "Discover", show=False, id="app.discover"),
         # From any other screen (the main screen's own R toggles the view there).
         Binding("R", "running", "Running upgrades", show=False, id="app.running"),
+        Binding("P", "switch_profile", "Switch profile", show=False, id="app.profiles"),
     ]
 
     def __init__(
@@ -126,22 +131,34 @@ class KostyorApp(App[int]):
         self._statuses: dict[str, Status] | None = None
         self.settings = settings
         self.display_url = display_url or without_credentials(settings.api_url)
-        ops = Operations(
-            client or KostyorClient(**settings.client_options()),
-            read_only=read_only or settings.read_only,
-            read_only_hint=settings.read_only_hint,
-            audit=audit_trail(settings),
-            # Told from a worker thread: notify is safe from any thread.
-            narrate=lambda text: self.notify(text, title="Note", markup=False),
-        )
+        self._read_only = read_only
+        audit = audit_trail(settings)
         self.service = ApiService(
-            ops,
+            self._operations(settings, client or KostyorClient(**settings.client_options()), audit),
             region=settings.profile.region,
             poll_interval=settings.poll_interval,
             clock=clock or datetime.now,
             max_backoff=max_backoff,
+            audit=audit,
         )
         self._runs: dict[Worker[Any], CommandRun] = {}
+        # The theme applied as the profile's (Textual's default where it names none): a
+        # theme picked in the palette instead is saved to the profile.
+        self._default_theme = self.theme
+        self._profile_theme = self.theme
+        self._keymap_applied: dict[str, str] = {}
+
+    def _operations(
+        self, settings: Settings, client: KostyorClient, audit: Audit | None
+    ) -> Operations:
+        return Operations(
+            client,
+            read_only=self._read_only or settings.read_only,
+            read_only_hint=settings.read_only_hint,
+            audit=audit,
+            # Told from a worker thread: notify is safe from any thread.
+            narrate=lambda text: self.notify(text, title="Note", markup=False),
+        )
 
     # Screens -----------------------------------------------------------------------
 
@@ -155,6 +172,8 @@ class KostyorApp(App[int]):
         for signum in self._quit_on:
             loop.add_signal_handler(signum, self.exit, 128 + signum)
         self.watch(self.service, "clusters", self._alert_changes)
+        self._apply_profile_look(self.settings)
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.service.start(self)
 
     def _alert_changes(self, clusters: tuple[Cluster, ...]) -> None:
@@ -188,6 +207,157 @@ class KostyorApp(App[int]):
             self.pop_screen()
         return self.main_screen
 
+    # Profiles, and their look: theme and keys ------------------------------------------
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand(
+            "Switch profile",
+            "Connect to another profile of the config file (P)",
+            self.action_switch_profile,
+        )
+        yield SystemCommand(
+            "Audit trail",
+            "The recent actions and upgrade starts, sent or refused (the audit file)",
+            self.action_audit_trail,
+        )
+
+    def action_switch_profile(self) -> None:
+        if isinstance(self.screen, ProfilesScreen):
+            return
+
+        def chosen(name: str | None) -> None:
+            if name is not None and name != self.settings.profile_name:
+                self.notify(f"Connecting to profile {name}…", timeout=2, markup=False)
+                self.run_worker(
+                    partial(self._connect, name),
+                    name="switch-profile",
+                    group="profiles",
+                    thread=True,
+                    exclusive=True,
+                    exit_on_error=False,
+                )
+
+        self.push_screen(ProfilesScreen(self.settings), chosen)
+
+    def _connect(self, name: str) -> None:
+        """In a worker thread: the profile's settings and client (its password_command or
+        token_command may take a while), then the switch on the UI thread."""
+        try:
+            settings = self.settings.with_profile(name)
+            client = KostyorClient(**settings.client_options())
+        except KostyorTuiError as error:
+            self.notify(
+                f"Cannot switch to profile {name}: {error.one_line()}",
+                title="Failed",
+                severity="error",
+                timeout=8,
+                markup=False,
+            )
+            return
+        self.call_from_thread(self._switch, settings, client)
+
+    def _switch(self, settings: Settings, client: KostyorClient) -> None:
+        """Reconnect the service to the profile of `settings`: its endpoint, read-only
+        mode, poll interval, audit stamp, keys and theme; the main screen shows it."""
+        busy = self._sending()
+        if busy is not None:
+            # The switch closes the client it uses: what it sent would not be known.
+            client.close()
+            self.notify(
+                f"Not switched to profile {settings.profile_name}: {busy} is still open or "
+                "running; close it or let it finish first",
+                severity="warning",
+                markup=False,
+            )
+            return
+        self.settings = settings
+        self.display_url = settings.display_url
+        self._statuses = None  # another endpoint's fleet: nothing to alert of at first sight
+        audit = audit_trail(settings)
+        self.service.reconnect(
+            self._operations(settings, client, audit),
+            region=settings.profile.region,
+            poll_interval=settings.poll_interval,
+            audit=audit,
+        )
+        self._back_to_main().show_profile(
+            settings.profile_name, self.display_url, settings.profile.region
+        )
+        self._apply_profile_look(settings)
+        self.notify(
+            f"Profile {settings.profile_name}: {settings.display_url}"
+            + (" (read-only)" if self.service.read_only else ""),
+            timeout=3,
+            markup=False,
+        )
+
+    def _sending(self) -> str | None:
+        """What may be sending through the service's client now, if anything."""
+        for run in self._runs.values():
+            return run.title
+        for screen in self.screen_stack:
+            if isinstance(screen, StartUpgradeScreen):
+                return "the start-upgrade dialog"
+            if isinstance(screen, DiscoverScreen):
+                return "the discovery dialog"
+        return None
+
+    def _apply_profile_look(self, settings: Settings) -> None:
+        keymap = console_keymap(settings.keymap)
+        if keymap != self._keymap_applied:
+            self._keymap_applied = keymap
+            self.set_keymap(keymap)
+            unknown = sorted(set(settings.keymap) - binding_ids())
+            if unknown:
+                self.notify(
+                    f"[keymap] of {settings.config_path}: no key binding has the id "
+                    f"{', '.join(unknown)} (? lists the keys)",
+                    severity="warning",
+                    timeout=8,
+                    markup=False,
+                )
+        theme = settings.theme or self._default_theme
+        if theme not in self.available_themes:
+            self.notify(
+                f"Unknown theme {theme!r} in profile {settings.profile_name} "
+                "(ctrl+p, Theme: the themes there are)",
+                severity="warning",
+                markup=False,
+            )
+            theme = self._default_theme
+        self._profile_theme = theme
+        self.theme = theme
+
+    def _theme_changed(self, theme: Theme) -> None:
+        """A theme picked in the palette is saved to the profile, comments kept."""
+        if theme.name == self._profile_theme:
+            return
+        self._profile_theme = theme.name
+        self.run_worker(
+            partial(self._save_theme, self.settings, theme.name),
+            name="save-theme",
+            group="theme",
+            thread=True,
+            exit_on_error=False,
+        )
+
+    def _save_theme(self, settings: Settings, theme: str) -> None:
+        try:
+            path = save_theme(settings, theme)
+        except KostyorTuiError as error:
+            self.notify(f"Theme not saved: {error.one_line()}", severity="error", markup=False)
+            return
+        self.notify(
+            f"Theme {theme} saved to profile {settings.profile_name} in {path}",
+            timeout=3,
+            markup=False,
+        )
+
+    def action_audit_trail(self) -> None:
+        if not isinstance(self.screen, AuditScreen):
+            self.push_screen(AuditScreen(self.settings.audit_path))
+
     @on(UpgradeViewRequested)
     def _open_upgrade_view(self, request: UpgradeViewRequested) -> None:
         screen = self.screen
@@ -201,7 +371,9 @@ class KostyorApp(App[int]):
     def _open_start_upgrade(self, request: StartUpgradeRequested) -> None:
         cluster_id = request.cluster_id
         if self._refused_read_only(
-            f"starting an upgrade of {self.service.cluster_name(cluster_id)}"
+            f"starting an upgrade of {self.service.cluster_name(cluster_id)}",
+            "start-upgrade",
+            cluster_id,
         ):
             return
 
@@ -218,7 +390,7 @@ class KostyorApp(App[int]):
         """Pause/continue at once; rollback/cancel after the operator confirms."""
         cluster_id, action = request.cluster_id, request.action
         name = self.service.cluster_name(cluster_id)
-        if self._refused_read_only(f"{action} of the upgrade of {name}"):
+        if self._refused_read_only(f"{action} of the upgrade of {name}", str(action), cluster_id):
             return
         # An action the console already knows to be invalid goes straight to the
         # operations, whose refusal says why (and offers to force it).
@@ -250,10 +422,11 @@ class KostyorApp(App[int]):
         title = f"the {action} of the upgrade of {printable(self.service.cluster_name(cluster_id))}"
         self._run_command(COMMANDS[f"upgrade-{action}"], {"cluster": cluster_id}, title)
 
-    def _refused_read_only(self, what: str) -> bool:
-        """True, and the operator told why, when read-only mode refuses `what`."""
+    def _refused_read_only(self, what: str, action: str, cluster_id: str | None = None) -> bool:
+        """True, and the operator told why (and the audit trail), when read-only mode
+        refuses `what`."""
         try:
-            self.service.ops.guard(what)
+            self.service.guard(what, action, cluster_id)
         except KostyorTuiError as refusal:
             self.notify(refusal.one_line(), title="Refused", severity="error", markup=False)
             return True
@@ -370,12 +543,15 @@ class KostyorApp(App[int]):
         self.push_screen(
             HelpScreen(
                 [
-                    ("everywhere", self.BINDINGS),
-                    ("main", MainScreen.BINDINGS),
-                    ("cluster list", ClusterList.BINDINGS),
-                    ("tables", KeyedTable.BINDINGS),
-                    ("upgrade view", UpgradeScreen.BINDINGS),
-                    ("confirmation", ConfirmScreen.BINDINGS),
+                    (section, rekeyed(bindings, self._keymap_applied))
+                    for section, bindings in (
+                        ("everywhere", self.BINDINGS),
+                        ("main", MainScreen.BINDINGS),
+                        ("cluster list", ClusterList.BINDINGS),
+                        ("tables", KeyedTable.BINDINGS),
+                        ("upgrade view", UpgradeScreen.BINDINGS),
+                        ("confirmation", ConfirmScreen.BINDINGS),
+                    )
                 ]
             )
         )
@@ -394,7 +570,7 @@ class KostyorApp(App[int]):
         self._back_to_main().action_running(only=True)
 
     def action_discover(self) -> None:
-        if self._refused_read_only("discovery"):
+        if self._refused_read_only("discovery", "discover"):
             return
 
         def discovered(cluster_id: str | None) -> None:
@@ -405,6 +581,41 @@ class KostyorApp(App[int]):
 
     async def action_quit(self) -> None:
         self.exit(0)
+
+
+def console_keymap(keymap: Mapping[str, str]) -> dict[str, str]:
+    """The config file's keymap for `App.set_keymap`. A key given to an upgrade action
+    (`upgrade.pause`) also goes to the hidden binding that asks for it when it is not
+    valid now (`upgrade.pause_anyway`), unless that is given a key of its own."""
+    full = dict(keymap)
+    for binding_id, keys in keymap.items():
+        full.setdefault(f"{binding_id}_anyway", keys)
+    return full
+
+
+def binding_ids() -> set[str]:
+    """The id of every binding of every Textual class loaded (the console's and
+    Textual's own): what a keymap can name."""
+    ids: set[str] = set()
+    classes: list[type[DOMNode]] = [DOMNode]
+    while classes:
+        cls = classes.pop()
+        classes.extend(cls.__subclasses__())
+        ids.update(
+            binding.id
+            for binding in vars(cls).get("BINDINGS", ())
+            if isinstance(binding, Binding) and binding.id
+        )
+    return ids
+
+
+def rekeyed(bindings: Iterable[BindingType], keymap: Mapping[str, str]) -> list[BindingType]:
+    """`bindings` with the keys `keymap` gives them: the keys in force, for help."""
+    keyed: list[BindingType] = []
+    for binding in bindings:
+        keys = keymap.get(binding.id or "") if isinstance(binding, Binding) else None
+        keyed.append(binding.with_key(keys) if keys and isinstance(binding, Binding) else binding)
+    return keyed
 
 
 def without_credentials(url: str) -> str:

@@ -83,6 +83,16 @@ class MainScreen(Screen[None]):
             self._pending_select = None
         self._show_detail()
 
+    def show_profile(self, profile: str, api_url: str, region: str | None) -> None:
+        """After a profile switch: its name, URL and region, and no cluster of the last
+        endpoint selected (the service's next poll lists the new fleet)."""
+        self._profile, self._api_url, self._region = profile, api_url, region
+        self._pending_select = None
+        self.query_one(StatusHeader).show_profile(profile, api_url)
+        self.detail.set_region(region)
+        self.select_cluster(None)
+        self.cluster_list.table.focus()
+
     def select_when_listed(self, cluster_id: str) -> None:
         """Select a cluster now if listed, else as soon as a poll lists it (after discovery)."""
         if any(c.id == cluster_id for c in service_of(self).clusters):

@@ -11,7 +11,11 @@ poll keeps the last good data.
 
 Commands (the palette's, the dialogs', the action keys') run through the same
 registry and operations as headless mode (`run_command`), in worker threads of
-their own; read-only mode and the lifecycle's checks are the operations'.
+their own; read-only mode and the lifecycle's checks are the operations'. What the
+console refuses before asking anything (`guard`) goes to the same audit trail.
+
+`reconnect` points the service at another endpoint (the console's profile switch):
+the poll worker is replaced and the last endpoint's data dropped.
 """
 
 from __future__ import annotations
@@ -22,19 +26,22 @@ from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from textual.dom import DOMNode
 from textual.reactive import var
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
+from kostyor_tui.api.client import KostyorClient
 from kostyor_tui.api.errors import Unreachable
 from kostyor_tui.api.models import Cluster
 from kostyor_tui.commands import COMMANDS, Arguments, Command, CommandContext
 from kostyor_tui.domain.lifecycle import Action, action_refusal, allowed_actions
 from kostyor_tui.domain.statuses import UNFINISHED, Status
-from kostyor_tui.errors import KostyorTuiError
-from kostyor_tui.operations import Operations
+from kostyor_tui.domain.text import one_line
+from kostyor_tui.errors import KostyorTuiError, Refused
+from kostyor_tui.operations import Audit, AuditEvent, Operations
 from kostyor_tui.service import poller
 from kostyor_tui.service.connection import ConnectionState, backoff
 from kostyor_tui.service.snapshots import ClusterSnapshot, UpgradeEvent
@@ -67,11 +74,14 @@ class ApiService(DOMNode):
         poll_interval: float = 2.0,
         clock: Clock = datetime.now,
         max_backoff: float = MAX_BACKOFF,
+        audit: Audit | None = None,
     ) -> None:
         super().__init__()
         self.ops = ops
         self.context = CommandContext(ops, region=region)
+        self.audit = audit
         self.poll_interval = max(0.05, poll_interval)
+        self._max_backoff = max_backoff
         self.max_backoff = max(self.poll_interval, max_backoff)
         self.clock = clock
         self.releases: tuple[str, ...] = ()
@@ -86,6 +96,7 @@ class ApiService(DOMNode):
         self._wake = threading.Event()
         self._closed = False
         self._app: App[Any] | None = None
+        self._poller: Worker[None] | None = None
 
     @property
     def read_only(self) -> bool:
@@ -125,9 +136,59 @@ class ApiService(DOMNode):
 
     def start(self, app: App[Any]) -> None:
         self._app = app
-        app.run_worker(
-            self._poll_loop, name="poller", group="poller", thread=True, exit_on_error=False
+        self._poller = app.run_worker(
+            partial(self._poll_until_replaced, self.ops.client),
+            name="poller",
+            group="poller",
+            thread=True,
+            exit_on_error=False,
         )
+
+    def _poll_until_replaced(self, client: KostyorClient) -> None:
+        """The poll loop. One replaced by `reconnect` closes the client it polled with
+        once it has stopped: closed under a request, the client could leave it hanging."""
+        try:
+            self._poll_loop()
+        finally:
+            if client is not self.ops.client:
+                client.close()
+
+    def reconnect(
+        self,
+        ops: Operations,
+        *,
+        region: str | None,
+        poll_interval: float,
+        audit: Audit | None,
+    ) -> None:
+        """Poll and act through `ops` from now on (another endpoint: a profile switch),
+        without restarting the app: the poll worker is stopped (a poll under way is
+        abandoned, its result never applied; the old client is closed when it ends), the
+        last endpoint's data and watches dropped, and polling starts again at once. Nothing
+        else may be sending through the old client (the app waits for its commands)."""
+        if self._poller is not None:
+            self._poller.cancel()
+            self._wake.set()  # the old loop wakes, sees it is cancelled, and ends
+        else:
+            self.ops.client.close()  # no loop polls with it
+        self.ops = ops
+        self.context = CommandContext(ops, region=region)
+        self.audit = audit
+        self.poll_interval = max(0.05, poll_interval)
+        self.max_backoff = max(self.poll_interval, self._max_backoff)
+        self.releases = ()
+        self.step_log = None
+        self._events.clear()
+        with self._lock:
+            self._watched.clear()
+            self._read_everything = True
+        self.clusters = ()
+        self.snapshots = {}
+        self.connection = ConnectionState(
+            auto_refresh=self.connection.auto_refresh, read_only=ops.read_only
+        )
+        if self._app is not None:
+            self.start(self._app)
 
     def close(self) -> None:
         """Stop polling (a poll under way is abandoned) and close the client."""
@@ -196,15 +257,26 @@ class ApiService(DOMNode):
                 delay = None  # until `refresh_now`
 
     def _on_ui(self, callback: Callable[..., object], *args: object) -> bool:
-        """Run `callback` on the UI thread; False when the app has stopped meanwhile."""
+        """Run `callback` on the UI thread; False when the app has stopped meanwhile, or
+        this poll loop has been replaced (`reconnect`): then `callback` is not run."""
         app = self._app
-        if app is None or self._closed:
+        worker = get_current_worker()
+        if app is None or self._closed or worker.is_cancelled:
             return False
         try:
-            app.call_from_thread(callback, *args)
+            # Checked again on the UI thread, where `reconnect` runs: no result of the
+            # old endpoint lands after it.
+            app.call_from_thread(self._unless_cancelled, worker, callback, *args)
         except RuntimeError:  # the app is not running any more
             return False
-        return True
+        return not worker.is_cancelled
+
+    @staticmethod
+    def _unless_cancelled(
+        worker: Worker[Any], callback: Callable[..., object], *args: object
+    ) -> None:
+        if not worker.is_cancelled:
+            callback(*args)
 
     def _poll_started(self) -> None:
         self.connection = replace(self.connection, polling_since=self.clock(), retry_at=None)
@@ -270,6 +342,35 @@ class ApiService(DOMNode):
     async def command(self, name: str, arguments: Arguments) -> Any:
         """Run the registry command `name` in a thread, for a worker of the UI's loop."""
         return await asyncio.to_thread(self.run_command, COMMANDS[name], arguments)
+
+    def guard(self, what: str, action: str, cluster_id: str | None = None) -> None:
+        """Refuse `what` in read-only mode, as the operations would, before the console
+        asks for anything (a dialog, a confirmation); the refusal goes to the audit trail
+        as the operations' own refusals do. Raises Refused."""
+        try:
+            self.ops.guard(what)
+        except Refused as refusal:
+            cluster = self.cluster_name(cluster_id) if cluster_id else None
+            self._record(
+                AuditEvent(
+                    action,
+                    cluster,
+                    cluster_id,
+                    outcome="refused",
+                    detail=one_line(refusal.one_line(), 500),
+                )
+            )
+            raise
+
+    def _record(self, event: AuditEvent) -> None:
+        if self.audit is None:
+            return
+        try:
+            self.audit(event)
+        except OSError as error:
+            self.ops.note(
+                f"could not write the audit trail: {error.strerror or type(error).__name__}"
+            )
 
     def allowed_actions(self, cluster_id: str | None) -> frozenset[Action]:
         """Actions valid for the cluster's upgrade in its current state (none if read-only)."""

@@ -194,6 +194,10 @@ class ClusterDetail(Vertical):
         self._snapshot = snapshot
         self._sync_active_tab()
 
+    def set_region(self, region: str | None) -> None:
+        """The region shown for each cluster (another profile's, after a switch)."""
+        self._region = region
+
     @property
     def shown_snapshot(self) -> ClusterSnapshot | None:
         return self._snapshot

@@ -70,6 +70,12 @@ class StatusHeader(Static):
         self._profile = profile
         self._api_url = api_url
 
+    def show_profile(self, profile: str, api_url: str) -> None:
+        """Another profile's name and URL (the console switched to it)."""
+        self._profile = profile
+        self._api_url = api_url
+        self._show(service_of(self).connection)
+
     def on_mount(self) -> None:
         service = service_of(self)
         self._clock: Callable[[], datetime] = service.clock
