@@ -92,7 +92,9 @@ class CommandRun:
 class KostyorApp(App[int]):
     """The operator console. Every screen reads and acts through `self.service`."""
 
-    CSS_PATH = "console.tcss"
+    # The fleet's CSS is the app's too: Textual loads no screen CSS_PATH for a default screen
+    # (the fleet is one with --all-profiles).
+    CSS_PATH: ClassVar = ["console.tcss", "screens/fleet.tcss"]
     TITLE = "kostyor-tui"
     COMMANDS: ClassVar = App.COMMANDS | {KostyorCommands, FleetCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -433,6 +435,7 @@ class KostyorApp(App[int]):
                 [
                     ("everywhere", self.BINDINGS),
                     ("main", MainScreen.BINDINGS),
+                    ("every profile", FleetScreen.BINDINGS),
                     ("cluster list", ClusterList.BINDINGS),
                     ("tables", KeyedTable.BINDINGS),
                     ("upgrade view", UpgradeScreen.BINDINGS),

@@ -82,13 +82,13 @@ def profile_endpoint(
 
 
 class FleetScreen(Screen[None]):
-    """A section per endpoint; the keys act on the section that has the focus."""
+    """A section per endpoint; the keys act on the section that has the focus. Its CSS,
+    `fleet.tcss`, is loaded by the app."""
 
-    CSS_PATH = "fleet.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("o", "open_upgrade", "Upgrade view", id="fleet.open_upgrade"),
         Binding("u", "start_upgrade", "Start upgrade", id="fleet.start_upgrade"),
-        Binding("tab", "app.focus_next", "Next profile", id="fleet.next_profile"),
+        Binding("tab", "app.focus_next", "Next pane", id="fleet.next_pane"),
         Binding("r", "refresh", "Refresh all", show=False, id="fleet.refresh"),
         Binding("a", "toggle_auto_refresh", "Auto-refresh", show=False, id="fleet.auto_refresh"),
         Binding("escape", "back", "Back", show=False, id="fleet.back"),

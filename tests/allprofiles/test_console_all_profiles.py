@@ -87,6 +87,8 @@ async def test_the_console_shows_both_fleets_grouped_by_profile(
         east_section, west_section = fleet.sections
         assert (east_section.profile, west_section.profile) == ("east", "west")
         assert east_section.border_title == "east · RegionEast"
+        # Its CSS is loaded though it is the first screen: a bordered box per profile.
+        assert east_section.styles.border_top[0] == "round"
         await wait_for(pilot, lambda: "east_only" in shown_names(east_section), "east's fleet")
         await wait_for(pilot, lambda: "west_only" in shown_names(west_section), "west's fleet")
         assert "west_only" not in shown_names(east_section)
