@@ -423,9 +423,10 @@ class KostyorApp(App[int]):
     # Bindings ------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # Discovery adds to the app's own endpoint, from its main screen.
-        in_fleet = any(isinstance(screen, FleetScreen) for screen in self.screen_stack)
-        return not (action == "discover" and (self.service.read_only or in_fleet))
+        return not (action == "discover" and (self.service.read_only or self._in_fleet()))
+
+    def _in_fleet(self) -> bool:
+        return any(isinstance(screen, FleetScreen) for screen in self.screen_stack)
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
@@ -455,6 +456,10 @@ class KostyorApp(App[int]):
         self.notify(f"Auto-refresh {'on' if enabled else 'paused (r refreshes)'}", timeout=2)
 
     def action_discover(self) -> None:
+        # Discovery adds to the app's own endpoint and shows the cluster on its main screen.
+        if self._in_fleet():
+            self.notify("Discover from a profile's own console (kostyor-tui --profile P)")
+            return
         if self._refused_read_only("discovery", self.service):
             return
 

@@ -245,3 +245,24 @@ async def test_the_palette_opens_every_profile_and_escape_closes_it(
         # West's service was the view's own: it stopped with it; the app's own polls on.
         assert west_service._closed
         assert not app.service._closed
+
+
+async def test_discovery_is_left_to_a_profiles_own_console(
+    tmp_path: Path, east_and_west: tuple[BackgroundServer, BackgroundServer]
+) -> None:
+    east, west = east_and_west
+    app, _ = fleet_app(write_profiles(tmp_path / "c.toml", profiles_for(east, west)))
+    notices = Notices()
+    async with app.run_test(size=SIZE, message_hook=notices) as pilot:
+        fleet = fleet_of(app)
+        await wait_for(pilot, lambda: "west_only" in shown_names(fleet.sections[1]), "the fleet")
+        assert not app.check_action("discover", ())
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
+        await pilot.press(*"discover-cluster")
+        await wait_for(
+            pilot, lambda: app.screen.query_one("CommandList").option_count > 0, "the hits"
+        )
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: notices.any("Discover from a profile's own console"), "why")
+        assert app.screen is fleet
