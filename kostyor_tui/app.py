@@ -32,7 +32,7 @@ from kostyor_tui.errors import KostyorTuiError, Refused
 from kostyor_tui.operations import Operations
 from kostyor_tui.screens.confirm import ConfirmScreen
 from kostyor_tui.screens.discover import DiscoverScreen
-from kostyor_tui.screens.fleet import Endpoint, FleetCommands, FleetScreen, profile_endpoint
+from kostyor_tui.screens.fleet import Endpoint, FleetCommands, FleetScreen, fleet_endpoints
 from kostyor_tui.screens.help import HelpScreen
 from kostyor_tui.screens.main import MainScreen
 from kostyor_tui.screens.palette import KostyorCommands
@@ -90,7 +90,9 @@ class CommandRun:
 
 
 class KostyorApp(App[int]):
-    """The operator console. Every screen reads and acts through `self.service`."""
+    """The operator console. Every screen reads and acts through the service of its
+    endpoint: the app's own, `self.service`, unless it is bound to another profile's (in
+    the view of every profile)."""
 
     # The fleet's CSS is the app's too: Textual loads no screen CSS_PATH for a default screen
     # (the fleet is one with --all-profiles).
@@ -153,39 +155,19 @@ class KostyorApp(App[int]):
     def _fleet_screen(self, profiles: Sequence[Settings]) -> FleetScreen:
         """The view of every profile: the app's own endpoint shared, a service started for
         each other one. A profile whose client cannot be set up is left out, and said so."""
-        own = self._endpoint_here()
-        endpoints: list[Endpoint] = []
-        for settings in profiles:
-            if settings.profile_name == self.settings.profile_name:
-                endpoints.append(own)
-                continue
-            profile = settings.profile_name
-            try:
-                endpoint = profile_endpoint(
-                    settings,
-                    read_only=self._read_only_flag,
-                    clock=self.service.clock,
-                    max_backoff=self.service.max_backoff,
-                    # Told from a worker thread: notify is safe from any thread.
-                    narrate=partial(self._narrate, f"Note ({profile})"),
-                )
-            except KostyorTuiError as error:
-                self.notify(
-                    f"profile {profile} left out: {error.one_line()}",
-                    severity="error",
-                    timeout=8,
-                    markup=False,
-                )
-                continue
-            endpoints.append(endpoint)
+        endpoints = fleet_endpoints(
+            self._own_endpoint(),
+            profiles,
+            read_only=self._read_only_flag,
+            clock=self.service.clock,
+            max_backoff=self.service.max_backoff,
+            notify=self.notify,
+        )
         return FleetScreen(endpoints)
-
-    def _narrate(self, title: str, text: str) -> None:
-        self.notify(text, title=title, markup=False)
 
     @on(FleetRequested)
     def _open_fleet(self) -> None:
-        if any(isinstance(screen, FleetScreen) for screen in self.screen_stack):
+        if self._in_fleet():
             self.notify("Every profile is shown already (escape goes back)", timeout=2)
             return
         try:
@@ -207,6 +189,9 @@ class KostyorApp(App[int]):
                 return Endpoint(screen.profile, screen.api_url, screen.service)
             if isinstance(screen, MainScreen):
                 break
+        return self._own_endpoint()
+
+    def _own_endpoint(self) -> Endpoint:
         return Endpoint(
             self.settings.profile_name,
             self.display_url,

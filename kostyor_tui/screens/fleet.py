@@ -26,6 +26,7 @@ from textual.widgets import Footer, Static
 from kostyor_tui.api.client import KostyorClient
 from kostyor_tui.audit import audit_trail
 from kostyor_tui.config import Settings
+from kostyor_tui.errors import KostyorTuiError
 from kostyor_tui.operations import Operations
 from kostyor_tui.service import ApiService
 from kostyor_tui.widgets.fleet_section import FleetSection
@@ -79,6 +80,45 @@ def profile_endpoint(
     return Endpoint(
         settings.profile_name, settings.display_url, service, settings.profile.region, owned=True
     )
+
+
+def fleet_endpoints(
+    own: Endpoint,
+    profiles: Sequence[Settings],
+    *,
+    read_only: bool,
+    clock: Callable[[], datetime],
+    max_backoff: float,
+    notify: Callable[..., None],
+) -> list[Endpoint]:
+    """An endpoint per profile, in their order: `own` (the app's, already polled) for its
+    profile, a new service for each other one. A profile whose client cannot be set up
+    is left out, and `notify` says why."""
+    endpoints: list[Endpoint] = []
+    for settings in profiles:
+        profile = settings.profile_name
+        if profile == own.profile:
+            endpoints.append(own)
+            continue
+        try:
+            endpoint = profile_endpoint(
+                settings,
+                read_only=read_only,
+                clock=clock,
+                max_backoff=max_backoff,
+                # Told from a worker thread: notify is safe from any thread.
+                narrate=partial(notify, title=f"Note ({profile})", markup=False),
+            )
+        except KostyorTuiError as error:
+            notify(
+                f"profile {profile} left out: {error.one_line()}",
+                severity="error",
+                timeout=8,
+                markup=False,
+            )
+            continue
+        endpoints.append(endpoint)
+    return endpoints
 
 
 class FleetScreen(Screen[None]):
