@@ -157,9 +157,6 @@ class FleetScreen(Screen[None]):
     def sections(self) -> list[FleetSection]:
         return list(self.query(FleetSection))
 
-    def section(self, profile: str) -> FleetSection:
-        return next(section for section in self.sections if section.profile == profile)
-
     @property
     def current_section(self) -> FleetSection:
         """The section the operator is at: the one last focused or chosen in, else the first."""
@@ -239,4 +236,4 @@ class FleetCommands(Provider):
         matcher = self.matcher(query)
         score = max(matcher.match(FLEET_COMMAND), matcher.match(FLEET_HELP) * 0.8)
         if score > 0:
-            yield Hit(score, matcher.highlight(FLEET_COMMAND), partial(self._open), help=FLEET_HELP)
+            yield Hit(score, matcher.highlight(FLEET_COMMAND), self._open, help=FLEET_HELP)
