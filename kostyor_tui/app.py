@@ -39,6 +39,7 @@ from kostyor_tui.operations import Audit, Operations
 from kostyor_tui.screens.audit import AuditScreen
 from kostyor_tui.screens.confirm import ConfirmScreen
 from kostyor_tui.screens.discover import DiscoverScreen
+from kostyor_tui.screens.fleet import Endpoint, FleetCommands, FleetScreen, fleet_endpoints
 from kostyor_tui.screens.help import HelpScreen
 from kostyor_tui.screens.main import MainScreen
 from kostyor_tui.screens.palette import KostyorCommands
@@ -54,6 +55,7 @@ from kostyor_tui.widgets.keyed_table import KeyedTable
 from kostyor_tui.widgets.requests import (
     ActionRequested,
     CommandRequested,
+    FleetRequested,
     StartUpgradeRequested,
     UpgradeViewRequested,
 )
@@ -93,14 +95,19 @@ class CommandRun:
     command: Command
     arguments: Arguments
     title: str
+    service: ApiService
 
 
 class KostyorApp(App[int]):
-    """The operator console. Every screen reads and acts through `self.service`."""
+    """The operator console. Every screen reads and acts through the service of its
+    endpoint: the app's own, `self.service`, unless it is bound to another profile's (in
+    the view of every profile)."""
 
-    CSS_PATH = "console.tcss"
+    # The fleet's CSS is the app's too: Textual loads no screen CSS_PATH for a default screen
+    # (the fleet is one with --all-profiles).
+    CSS_PATH: ClassVar = ["console.tcss", "screens/fleet.tcss"]
     TITLE = "kostyor-tui"
-    COMMANDS: ClassVar = App.COMMANDS | {KostyorCommands}
+    COMMANDS: ClassVar = App.COMMANDS | {KostyorCommands, FleetCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         # The footer shows the keys of the moment and these two; the rest are in help, so
         # that "? Help" always fits in 80 columns.
@@ -124,12 +131,15 @@ class KostyorApp(App[int]):
         display_url: str | None = None,
         max_backoff: float = MAX_BACKOFF,
         quit_on: Sequence[signal.Signals] = (),
+        all_profiles: Sequence[Settings] | None = None,
     ) -> None:
         super().__init__()
         # Signals that end the console as `q` does (so that --demo cleans up after itself).
         self._quit_on = tuple(quit_on)
         self._statuses: dict[str, Status] | None = None
         self.settings = settings
+        # `--all-profiles`: the view of every profile (these) is the first screen.
+        self._all_profiles = all_profiles
         self.display_url = display_url or without_credentials(settings.api_url)
         self._read_only = read_only
         audit = audit_trail(settings)
@@ -163,8 +173,57 @@ class KostyorApp(App[int]):
     # Screens -----------------------------------------------------------------------
 
     def get_default_screen(self) -> Screen[None]:
+        if self._all_profiles is not None:
+            return self._fleet_screen(self._all_profiles)
         return MainScreen(
             self.settings.profile_name, self.display_url, self.settings.profile.region
+        )
+
+    def _fleet_screen(self, profiles: Sequence[Settings]) -> FleetScreen:
+        """The view of every profile: the app's own endpoint shared, a service started for
+        each other one. A profile whose client cannot be set up is left out, and said so."""
+        endpoints = fleet_endpoints(
+            self._own_endpoint(),
+            profiles,
+            read_only=self._read_only,
+            clock=self.service.clock,
+            max_backoff=self.service.max_backoff,
+            notify=self.notify,
+        )
+        return FleetScreen(endpoints)
+
+    @on(FleetRequested)
+    def _open_fleet(self) -> None:
+        if self._in_fleet():
+            self.notify("Every profile is shown already (escape goes back)", timeout=2)
+            return
+        try:
+            profiles = [
+                self.settings.with_profile(name) for name in self.settings.profile_names
+            ] or [self.settings]
+        except KostyorTuiError as error:
+            self.notify(error.one_line(), title="Failed", severity="error", markup=False)
+            return
+        self.push_screen(self._fleet_screen(profiles))
+
+    def _endpoint_here(self) -> Endpoint:
+        """The endpoint the operator is looking at: that of the topmost screen bound to
+        one (an upgrade screen, the view of every profile), else the app's own."""
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, FleetScreen):
+                return screen.endpoint
+            if isinstance(screen, UpgradeScreen) and screen.service is not None:
+                return Endpoint(screen.profile, screen.api_url, screen.service)
+            if isinstance(screen, MainScreen):
+                break
+        return self._own_endpoint()
+
+    def _own_endpoint(self) -> Endpoint:
+        return Endpoint(
+            self.settings.profile_name,
+            self.display_url,
+            self.service,
+            self.settings.profile.region,
         )
 
     def on_mount(self) -> None:
@@ -198,7 +257,7 @@ class KostyorApp(App[int]):
         for screen in reversed(self.screen_stack):
             if isinstance(screen, UpgradeScreen):
                 return screen.cluster_id
-            if isinstance(screen, MainScreen):
+            if isinstance(screen, MainScreen | FleetScreen):
                 return screen.selected_cluster_id
         return None
 
@@ -360,18 +419,24 @@ class KostyorApp(App[int]):
 
     @on(UpgradeViewRequested)
     def _open_upgrade_view(self, request: UpgradeViewRequested) -> None:
-        screen = self.screen
-        if isinstance(screen, UpgradeScreen) and screen.cluster_id == request.cluster_id:
+        screen, here = self.screen, self._endpoint_here()
+        if (
+            isinstance(screen, UpgradeScreen)
+            and screen.cluster_id == request.cluster_id
+            and screen.service is here.service
+        ):
             return
         self.push_screen(
-            UpgradeScreen(request.cluster_id, self.settings.profile_name, self.display_url)
+            UpgradeScreen(request.cluster_id, here.profile, here.display_url, here.service)
         )
 
     @on(StartUpgradeRequested)
     def _open_start_upgrade(self, request: StartUpgradeRequested) -> None:
         cluster_id = request.cluster_id
+        service = self._endpoint_here().service
         if self._refused_read_only(
-            f"starting an upgrade of {self.service.cluster_name(cluster_id)}",
+            f"starting an upgrade of {service.cluster_name(cluster_id)}",
+            service,
             "start-upgrade",
             cluster_id,
         ):
@@ -382,22 +447,25 @@ class KostyorApp(App[int]):
                 self.post_message(UpgradeViewRequested(cluster_id))
 
         self.push_screen(
-            StartUpgradeScreen(cluster_id, self.service.cluster_name(cluster_id)), started
+            StartUpgradeScreen(cluster_id, service.cluster_name(cluster_id), service), started
         )
 
     @on(ActionRequested)
     def _request_action(self, request: ActionRequested) -> None:
         """Pause/continue at once; rollback/cancel after the operator confirms."""
         cluster_id, action = request.cluster_id, request.action
-        name = self.service.cluster_name(cluster_id)
-        if self._refused_read_only(f"{action} of the upgrade of {name}", str(action), cluster_id):
+        service = self._endpoint_here().service
+        name = service.cluster_name(cluster_id)
+        if self._refused_read_only(
+            f"{action} of the upgrade of {name}", service, str(action), cluster_id
+        ):
             return
         # An action the console already knows to be invalid goes straight to the
         # operations, whose refusal says why (and offers to force it).
-        if action not in CONFIRMATIONS or self.service.action_refusal(cluster_id, action):
-            self._run_action(cluster_id, action)
+        if action not in CONFIRMATIONS or service.action_refusal(cluster_id, action):
+            self._run_action(cluster_id, action, service)
             return
-        snapshot = self.service.snapshot(cluster_id)
+        snapshot = service.snapshot(cluster_id)
         upgrade = snapshot.upgrade if snapshot else None
         fields = {
             "name": printable(name),
@@ -411,22 +479,24 @@ class KostyorApp(App[int]):
 
         def answered(confirmed: bool | None) -> None:
             if confirmed:
-                self._run_action(cluster_id, action)
+                self._run_action(cluster_id, action, service)
 
         self.push_screen(
             ConfirmScreen(question.format(**fields), detail.format(**fields), yes_label),
             answered,
         )
 
-    def _run_action(self, cluster_id: str, action: Action) -> None:
-        title = f"the {action} of the upgrade of {printable(self.service.cluster_name(cluster_id))}"
-        self._run_command(COMMANDS[f"upgrade-{action}"], {"cluster": cluster_id}, title)
+    def _run_action(self, cluster_id: str, action: Action, service: ApiService) -> None:
+        title = f"the {action} of the upgrade of {printable(service.cluster_name(cluster_id))}"
+        self._run_command(COMMANDS[f"upgrade-{action}"], {"cluster": cluster_id}, title, service)
 
-    def _refused_read_only(self, what: str, action: str, cluster_id: str | None = None) -> bool:
-        """True, and the operator told why (and the audit trail), when read-only mode
-        refuses `what`."""
+    def _refused_read_only(
+        self, what: str, service: ApiService, action: str, cluster_id: str | None = None
+    ) -> bool:
+        """True, and the operator told why (and the audit trail), when `service`'s
+        read-only mode refuses `what`."""
         try:
-            self.service.guard(what, action, cluster_id)
+            service.guard(what, action, cluster_id)
         except KostyorTuiError as refusal:
             self.notify(refusal.one_line(), title="Refused", severity="error", markup=False)
             return True
@@ -440,6 +510,7 @@ class KostyorApp(App[int]):
         report shown in a dialog; commands that need more open their dialog."""
         command = COMMANDS[request.name]
         cluster_id = self.current_cluster_id()
+        service = self._endpoint_here().service
         if command.name == "discover-cluster":
             self.action_discover()
             return
@@ -456,7 +527,7 @@ class KostyorApp(App[int]):
         arguments: dict[str, Any] = {"cluster": cluster_id} if command.takes_cluster else {}
         title = command.name
         if command.name == "upgrade-status":
-            snapshot = self.service.snapshot(cluster_id)
+            snapshot = service.snapshot(cluster_id)
             if snapshot is None or snapshot.upgrade is None or snapshot.upgrade.id is None:
                 self.notify("Select a cluster that has had an upgrade", severity="warning")
                 return
@@ -464,25 +535,29 @@ class KostyorApp(App[int]):
         elif command.name == "list-upgrades" and cluster_id is not None:
             arguments = {"cluster": cluster_id}
         if cluster_id is not None and ("cluster" in arguments or "upgrade_uuid" in arguments):
-            title = f"{command.name} {self.service.cluster_name(cluster_id)}"
-        self._run_command(command, arguments, title)
+            title = f"{command.name} {service.cluster_name(cluster_id)}"
+        self._run_command(command, arguments, title, service)
 
-    def _run_command(self, command: Command, arguments: Arguments, title: str) -> None:
+    def _run_command(
+        self, command: Command, arguments: Arguments, title: str, service: ApiService
+    ) -> None:
         worker = self.run_worker(
-            partial(self.service.run_command, command, arguments),
+            partial(service.run_command, command, arguments),
             name=command.name,
             group="commands",
             thread=True,
             exit_on_error=False,
         )
-        self._runs[worker] = CommandRun(command, arguments, title)
+        self._runs[worker] = CommandRun(command, arguments, title, service)
 
     def _offer_to_force(self, run: CommandRun, refusal: Refused) -> None:
         """The lifecycle refused: say why, and send it anyway only if the operator says so."""
 
         def answered(confirmed: bool | None) -> None:
             if confirmed:
-                self._run_command(run.command, {**run.arguments, "force": True}, run.title)
+                self._run_command(
+                    run.command, {**run.arguments, "force": True}, run.title, run.service
+                )
 
         self.push_screen(
             ConfirmScreen(
@@ -535,7 +610,10 @@ class KostyorApp(App[int]):
     # Bindings ------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return not (action == "discover" and self.service.read_only)
+        return not (action == "discover" and (self.service.read_only or self._in_fleet()))
+
+    def _in_fleet(self) -> bool:
+        return any(isinstance(screen, FleetScreen) for screen in self.screen_stack)
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
@@ -547,6 +625,7 @@ class KostyorApp(App[int]):
                     for section, bindings in (
                         ("everywhere", self.BINDINGS),
                         ("main", MainScreen.BINDINGS),
+                        ("every profile", FleetScreen.BINDINGS),
                         ("cluster list", ClusterList.BINDINGS),
                         ("tables", KeyedTable.BINDINGS),
                         ("upgrade view", UpgradeScreen.BINDINGS),
@@ -557,12 +636,13 @@ class KostyorApp(App[int]):
         )
 
     def action_refresh(self) -> None:
-        self.service.refresh_now()
+        self._endpoint_here().service.refresh_now()
         self.notify("Refreshing…", timeout=1.5)
 
     def action_toggle_auto_refresh(self) -> None:
-        enabled = not self.service.connection.auto_refresh
-        self.service.set_auto_refresh(enabled)
+        service = self._endpoint_here().service
+        enabled = not service.connection.auto_refresh
+        service.set_auto_refresh(enabled)
         self.notify(f"Auto-refresh {'on' if enabled else 'paused (r refreshes)'}", timeout=2)
 
     def action_running(self) -> None:
@@ -570,7 +650,11 @@ class KostyorApp(App[int]):
         self._back_to_main().action_running(only=True)
 
     def action_discover(self) -> None:
-        if self._refused_read_only("discovery", "discover"):
+        # Discovery adds to the app's own endpoint and shows the cluster on its main screen.
+        if self._in_fleet():
+            self.notify("Discover from a profile's own console (kostyor-tui --profile P)")
+            return
+        if self._refused_read_only("discovery", self.service, "discover"):
             return
 
         def discovered(cluster_id: str | None) -> None:
@@ -630,10 +714,18 @@ def without_credentials(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def run_console(settings: Settings, *, read_only: bool = False) -> int:
+def run_console(
+    settings: Settings, *, read_only: bool = False, all_profiles: Sequence[Settings] | None = None
+) -> int:
     """Run the console until the operator quits; the process exit code. A bad setting
-    raises before the screen is taken over, to the CLI's one error boundary."""
-    app = KostyorApp(settings, read_only=read_only, quit_on=(signal.SIGHUP, signal.SIGTERM))
+    raises before the screen is taken over, to the CLI's one error boundary. With
+    `all_profiles`, it opens on the view of every one of them."""
+    app = KostyorApp(
+        settings,
+        read_only=read_only,
+        quit_on=(signal.SIGHUP, signal.SIGTERM),
+        all_profiles=all_profiles,
+    )
     result = app.run()
     if app.return_code not in (None, 0):
         return app.return_code

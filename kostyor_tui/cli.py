@@ -32,7 +32,7 @@ from kostyor_tui.commands import COMMANDS, Command, parse_parameters
 from kostyor_tui.domain.text import printable, redact, redact_urls
 from kostyor_tui.errors import KostyorTuiError, UsageError
 from kostyor_tui.headless.exit_codes import MEANINGS, ExitCode, exit_code_for
-from kostyor_tui.headless.views import FORMATS, QUOTE_NAMES, VIEWS
+from kostyor_tui.headless.views import ALL_PROFILES_VIEWS, FORMATS, QUOTE_NAMES, VIEWS
 
 if TYPE_CHECKING:
     from kostyor_tui.config import Settings
@@ -53,6 +53,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 _FORMAT_FLAGS = ("-f", "--format", "--output", "-o")
+_ALL_PROFILES_HELP = (
+    "every profile of the config file at once, each endpoint asked on its own "
+    "(the console: a section per profile; list-clusters: a profile column)"
+)
 
 
 def _add_global_options(parser: argparse.ArgumentParser, *, headless: bool = False) -> None:
@@ -202,6 +206,7 @@ def main_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--command", metavar="NAME", help="run one command headless and exit (see below)"
     )
+    parser.add_argument("--all-profiles", action="store_true", help=_ALL_PROFILES_HELP)
     modes = parser.add_subparsers(dest="mode", metavar="{serve,config,audit,completion}")
     # `serve ...` is dispatched before parsing (see _dispatch); listed here for --help.
     modes.add_parser("serve", help="run the embedded Kostyor-compatible server", add_help=False)
@@ -291,6 +296,8 @@ def command_parser(command: Command) -> argparse.ArgumentParser:
             group.add_argument(
                 argument.name, nargs="*", help=argument.help, metavar=argument.metavar
             )
+    if command.name in ALL_PROFILES_VIEWS:
+        group.add_argument("--all-profiles", action="store_true", help=_ALL_PROFILES_HELP)
     _add_output_options(parser, lists=VIEWS[command.name].many)
     _add_global_options(parser, headless=True)
     return parser
@@ -437,6 +444,8 @@ def _run_headless_command(name: str, argv: list[str], secrets: list[str]) -> int
     from kostyor_tui.headless.run import check_arguments, run_headless
 
     output = output_options(args)
+    if getattr(args, "all_profiles", False):
+        return _run_all_profiles(command, arguments, args, output, secrets)
     # Checked before the settings are read, the password command run or a request sent.
     check_arguments(command, arguments, output)
     with _api_settings(args, secrets) as settings:
@@ -452,11 +461,65 @@ def _run_headless_command(name: str, argv: list[str], secrets: list[str]) -> int
         )
 
 
-def _run_console(args: argparse.Namespace, secrets: list[str]) -> int:
-    with _api_settings(args, secrets) as settings:
-        from kostyor_tui.app import run_console
+def _run_all_profiles(
+    command: Command,
+    arguments: dict[str, object],
+    args: argparse.Namespace,
+    output: OutputOptions,
+    secrets: list[str],
+) -> int:
+    from kostyor_tui.headless.all_profiles import check_all_profiles_arguments, run_all_profiles
 
+    # Checked before the settings are read, a password command run or a request sent.
+    view = check_all_profiles_arguments(command, output)
+    profiles = _all_profiles_settings(args, secrets)
+    return run_all_profiles(
+        command,
+        arguments,
+        profiles,
+        view=view,
+        output=output,
+        read_only=args.read_only,
+        stdout=sys.stdout,
+        stderr=sys.stderr,
+        secrets=secrets,
+    )
+
+
+def _run_console(args: argparse.Namespace, secrets: list[str]) -> int:
+    from kostyor_tui.app import run_console
+
+    if args.all_profiles:
+        profiles = _all_profiles_settings(args, secrets)
+        # The console's own profile (the palette's commands, discovery): the default one.
+        settings = next(
+            (s for s in profiles if s.profile_name == s.file.default_profile), profiles[0]
+        )
+        return run_console(settings, read_only=args.read_only, all_profiles=profiles)
+    with _api_settings(args, secrets) as settings:
         return run_console(settings, read_only=args.read_only)
+
+
+def _all_profiles_settings(args: argparse.Namespace, secrets: list[str]) -> list[Settings]:
+    """The settings of every profile of the config file, in its order (without profiles:
+    the one effective endpoint). Flags that pick one endpoint do not go with them."""
+    from kostyor_tui.config import choose_config_path, read_config_file
+
+    for given, flag in ((args.profile, "--profile"), (args.api_url, "--api-url")):
+        if given is not None:
+            raise UsageError(f"--all-profiles asks every profile: leave out {flag}")
+    if args.demo:
+        raise UsageError("--demo runs one server: leave out --all-profiles")
+    if os.environ.get("KOSTYOR_API_URL"):
+        raise UsageError(
+            "KOSTYOR_API_URL would point every profile at one endpoint: unset it for --all-profiles"
+        )
+    path = choose_config_path(args.config, os.environ)
+    names = list(read_config_file(path).profiles) if path.is_file() else []
+    if not names:
+        return [_load_settings(args, None, secrets)]
+    warned: set[str] = set()
+    return [_load_settings(args, None, secrets, profile=name, warned=warned) for name in names]
 
 
 @contextlib.contextmanager
@@ -472,12 +535,21 @@ def _api_settings(args: argparse.Namespace, secrets: list[str]) -> Iterator[Sett
         yield _load_settings(args, url, secrets)
 
 
-def _load_settings(args: argparse.Namespace, api_url: str | None, secrets: list[str]) -> Settings:
+def _load_settings(
+    args: argparse.Namespace,
+    api_url: str | None,
+    secrets: list[str],
+    *,
+    profile: str | None = None,
+    warned: set[str] | None = None,
+) -> Settings:
+    """The settings of `profile` (default: the one the flags and file choose); a warning
+    already in `warned` is not told again."""
     from kostyor_tui.config import load_settings
 
     settings = load_settings(
         config_path=args.config,
-        profile=args.profile,
+        profile=profile or args.profile,
         api_url=api_url,
         insecure=args.insecure,
         read_only=args.read_only,
@@ -486,8 +558,11 @@ def _load_settings(args: argparse.Namespace, api_url: str | None, secrets: list[
     # Secrets resolved later (password_command, token_command) are added when they are.
     secrets.extend(settings.known_secrets())
     settings.on_secret = secrets.append
+    warned = set() if warned is None else warned
     for warning in settings.warnings:
-        print(f"{PROG}: {warning}", file=sys.stderr)
+        if warning not in warned:
+            warned.add(warning)
+            print(f"{PROG}: {warning}", file=sys.stderr)
     return settings
 
 

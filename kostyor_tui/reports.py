@@ -31,6 +31,18 @@ class ClusterSummary:
 
 
 @dataclass(frozen=True)
+class ProfileClusterSummary:
+    """A cluster of `list-clusters --all-profiles`: the profile whose endpoint listed it,
+    then the cluster as `list-clusters` shows it."""
+
+    profile: str
+    id: str | None
+    name: str | None
+    version: str | None
+    status: str
+
+
+@dataclass(frozen=True)
 class UpgradeSummary:
     id: str | None
     cluster_id: str | None
@@ -132,6 +144,10 @@ def cluster_summary(cluster: Cluster) -> ClusterSummary:
     return ClusterSummary(
         id=cluster.id, name=cluster.name, version=cluster.version, status=str(cluster.status)
     )
+
+
+def profile_cluster_summary(profile: str, summary: ClusterSummary) -> ProfileClusterSummary:
+    return ProfileClusterSummary(profile, **dataclasses.asdict(summary))
 
 
 def upgrade_summary(upgrade: Upgrade, cluster_name: str | None = None) -> UpgradeSummary:

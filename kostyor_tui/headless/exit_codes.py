@@ -38,6 +38,8 @@ class ExitCode(IntEnum):
     AUTH = 5
     UNREACHABLE = 6
     SERVER = 7
+    # `--all-profiles`: some endpoints did not answer (the others' rows were printed).
+    PARTIAL = 8
     # How an upgrade followed with `upgrade-status --watch/--wait` ended (0: succeeded).
     UPGRADE_FAILED = 10
     UPGRADE_CANCELLED = 11
@@ -57,6 +59,8 @@ MEANINGS: dict[ExitCode, str] = {
     ExitCode.AUTH: "authentication failed",
     ExitCode.UNREACHABLE: "the API is unreachable, timed out or busy (try again later)",
     ExitCode.SERVER: "server error, or an answer that is not the Kostyor API",
+    ExitCode.PARTIAL: "--all-profiles: some endpoints did not answer (a line each on stderr); "
+    "the rows of those that did were printed",
     ExitCode.UPGRADE_FAILED: "--watch/--wait: the upgrade failed (UPGRADE ERROR)",
     ExitCode.UPGRADE_CANCELLED: "--watch/--wait: the upgrade was cancelled",
     ExitCode.UPGRADE_ROLLED_BACK: "--watch/--wait: the upgrade was rolled back",

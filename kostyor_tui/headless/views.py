@@ -213,3 +213,10 @@ VIEWS: dict[str, View] = {
     "upgrade-rollback": _UPGRADE_ACTION,
     "upgrade-cancel": _UPGRADE_ACTION,
 }
+
+# `--all-profiles`: the commands that take it, and their rows (a `profile` column first).
+ALL_PROFILES_VIEWS: dict[str, View] = {
+    "list-clusters": View(
+        reports.ProfileClusterSummary, many=True, narrow=("profile", "name", "version", "status")
+    ),
+}

@@ -19,7 +19,7 @@ from kostyor_tui.api.errors import KostyorError
 from kostyor_tui.commands import parse_parameters
 from kostyor_tui.domain.order import DEFAULT_DRIVER, DEFAULT_ENGINE, KNOWN_ENGINES
 from kostyor_tui.errors import KostyorTuiError, Refused, UsageError
-from kostyor_tui.service import service_of
+from kostyor_tui.service import ApiService, service_of
 
 
 class StartUpgradeScreen(ModalScreen[str | None]):
@@ -29,10 +29,14 @@ class StartUpgradeScreen(ModalScreen[str | None]):
         Binding("escape", "close", "Close", id="start.close"),
     ]
 
-    def __init__(self, cluster_id: str, cluster_name: str) -> None:
+    def __init__(
+        self, cluster_id: str, cluster_name: str, service: ApiService | None = None
+    ) -> None:
         super().__init__()
         self.cluster_id = cluster_id
         self.cluster_name = cluster_name
+        # The endpoint the cluster belongs to (None: the app's own).
+        self.service = service
 
     def compose(self) -> ComposeResult:
         with Vertical(id="start-dialog", classes="dialog"):

@@ -16,7 +16,7 @@ from kostyor_tui.api.models import Cluster
 from kostyor_tui.domain.lifecycle import Action
 from kostyor_tui.domain.statuses import MOVING
 from kostyor_tui.domain.text import printable
-from kostyor_tui.service import service_of
+from kostyor_tui.service import ApiService, service_of
 from kostyor_tui.service.connection import ConnectionState
 from kostyor_tui.service.snapshots import ClusterSnapshot
 from kostyor_tui.widgets import upgrade_view
@@ -57,11 +57,15 @@ class UpgradeScreen(Screen[None]):
         Binding("F", "nowhere_to_jump", show=False, id="upgrade.jump_nowhere"),
     ]
 
-    def __init__(self, cluster_id: str, profile: str, api_url: str) -> None:
+    def __init__(
+        self, cluster_id: str, profile: str, api_url: str, service: ApiService | None = None
+    ) -> None:
         super().__init__()
         self.cluster_id = cluster_id
-        self._profile = profile
-        self._api_url = api_url
+        self.profile = profile
+        self.api_url = api_url
+        # The endpoint the cluster belongs to (None: the app's own).
+        self.service = service
         self.following = True
         self._shown: ClusterSnapshot | None = None
         self._connected: bool | None = None
@@ -71,7 +75,7 @@ class UpgradeScreen(Screen[None]):
         return service_of(self).cluster_name(self.cluster_id)
 
     def compose(self) -> ComposeResult:
-        yield StatusHeader(self._profile, self._api_url)
+        yield StatusHeader(self.profile, self.api_url)
         with Vertical(id="upgrade-body"):
             yield Label("", id="upgrade-title")
             yield ProgressPanel(id="upgrade-progress")

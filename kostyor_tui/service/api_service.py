@@ -391,8 +391,11 @@ class ApiService(DOMNode):
 
 
 def service_of(node: DOMNode) -> ApiService:
-    """The app's shared service, for any widget or screen of the console."""
-    service = getattr(node.app, "service", None)
-    if not isinstance(service, ApiService):
-        raise RuntimeError("the console's ApiService is not running")
-    return service
+    """The service `node` belongs to: that of the nearest of its ancestors (itself
+    included) bound to one endpoint (a screen or section of one profile, in the view of
+    every profile), else the app's shared one."""
+    for ancestor in node.ancestors_with_self:
+        service = getattr(ancestor, "service", None)
+        if isinstance(service, ApiService):
+            return service
+    raise RuntimeError("the console's ApiService is not running")

@@ -37,3 +37,7 @@ class CommandRequested(Message):
     def __init__(self, name: str) -> None:
         super().__init__()
         self.name = name
+
+
+class FleetRequested(Message):
+    """Open the view of every profile (from the command palette)."""

@@ -41,7 +41,7 @@ def failure(result: CliResult, code: int) -> str:
 
 
 def test_the_exit_codes_are_the_documented_ones() -> None:
-    assert sorted(MEANINGS) == [0, 1, 2, 3, 4, 5, 6, 7, 10, 11, 12, 13, 130]
+    assert sorted(MEANINGS) == [0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 130]
 
 
 # 2: usage
