@@ -9,8 +9,9 @@ so that the whole upgrade plays in about `play_seconds`. The database is created
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from kostyor_tui.config import Settings
@@ -43,6 +44,39 @@ def prepare_database(path: Path, source: Topology, *, to_version: str, engine: s
         store.close()
 
 
+@contextlib.contextmanager
+def rehearsal_server(
+    source: Topology,
+    *,
+    to_version: str,
+    engine: str,
+    fail_host: str | None,
+    play_seconds: float,
+) -> Iterator[str]:
+    """A throw-away server holding `source` with its upgrade started; yields its URL."""
+    from kostyor_tui.server.process import ServerProcess
+
+    check_versions(source, to_version)
+    with tempfile.TemporaryDirectory(prefix="kostyor-rehearsal-") as directory:
+        db_path = Path(directory) / "rehearsal.sqlite3"
+        prepare_database(db_path, source, to_version=to_version, engine=engine)
+        server = ServerProcess(
+            db_path,
+            seed="empty",
+            step_seconds=played_step_seconds(source.instances, play_seconds),
+            fail_host=fail_host,
+            die_with_parent=True,
+        )
+        try:
+            server.start()
+        except RuntimeError as error:
+            raise KostyorTuiError(str(error), hint="run kostyor-tui serve to see why") from None
+        try:
+            yield server.url
+        finally:
+            server.stop()
+
+
 def watch(
     source: Topology,
     *,
@@ -52,27 +86,16 @@ def watch(
     play_seconds: float,
     load_settings: Callable[[str | None], Settings],
 ) -> int:
+    """The console against `rehearsal_server` until the operator quits; its exit code."""
     from kostyor_tui.app import run_console
-    from kostyor_tui.server.process import ServerProcess
 
-    check_versions(source, to_version)
     if len(fail_hosts) > 1:
         raise KostyorTuiError("--console plays one failure at most: give one --fail-host")
-    with tempfile.TemporaryDirectory(prefix="kostyor-rehearsal-") as directory:
-        db_path = Path(directory) / "rehearsal.sqlite3"
-        prepare_database(db_path, source, to_version=to_version, engine=engine)
-        server = ServerProcess(
-            db_path,
-            seed="empty",
-            step_seconds=played_step_seconds(source.instances, play_seconds),
-            fail_host=fail_hosts[0] if fail_hosts else None,
-            die_with_parent=True,
-        )
-        try:
-            server.start()
-        except RuntimeError as error:
-            raise KostyorTuiError(str(error), hint="run kostyor-tui serve to see why") from None
-        try:
-            return run_console(load_settings(server.url))
-        finally:
-            server.stop()
+    with rehearsal_server(
+        source,
+        to_version=to_version,
+        engine=engine,
+        fail_host=fail_hosts[0] if fail_hosts else None,
+        play_seconds=play_seconds,
+    ) as url:
+        return run_console(load_settings(url))
