@@ -38,10 +38,12 @@ def rehearse(
     if engine not in KNOWN_ENGINES:
         raise UsageError(f"unknown engine {engine!r} (known: {', '.join(KNOWN_ENGINES)})")
     check_versions(topology, to_version)
-    hostnames = {host.hostname for host in topology.hosts}
+    services = {host.hostname: host.services for host in topology.hosts}
     for host in fail_hosts:
-        if host not in hostnames:
+        if host not in services:
             raise UsageError(f"--fail-host {host!r} is not a host of {topology.name}")
+        if not services[host]:
+            raise UsageError(f"--fail-host {host!r} runs no service: no step there can fail")
 
     def played(fail_host: str | None) -> sandbox.RunLog:
         return sandbox.play(

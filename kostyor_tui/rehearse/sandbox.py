@@ -8,6 +8,7 @@ when the run is over, whatever happens.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +22,18 @@ from kostyor_tui.server.engine import Engine, Failures
 from kostyor_tui.server.engine_clock import VirtualClock
 from kostyor_tui.server.store import Store
 from kostyor_tui.server.topology import HostSpec
+
+# A database thrown away at the end needs no durability: in memory-backed storage its
+# commits wait for no disk, which makes a rehearsal several times faster.
+_MEMORY_BACKED = "/dev/shm"
+
+
+def _scratch() -> str | None:
+    """Where the throw-away database goes: memory-backed storage if the system has it,
+    else the usual temporary directory."""
+    if os.path.isdir(_MEMORY_BACKED) and os.access(_MEMORY_BACKED, os.W_OK | os.X_OK):
+        return _MEMORY_BACKED
+    return None
 
 
 @dataclass(frozen=True)
@@ -58,7 +71,7 @@ def play(
 ) -> RunLog:
     """Copy the topology into a new store, upgrade it to `to_version` with `engine` on a
     virtual clock; if it fails (on `fail_host`), roll it back. Return what happened."""
-    with tempfile.TemporaryDirectory(prefix="kostyor-rehearsal-", dir="/dev/shm") as directory:
+    with tempfile.TemporaryDirectory(prefix="kostyor-rehearsal-", dir=_scratch()) as directory:
         store = Store(Path(directory) / "rehearsal.sqlite3")
         try:
             store.initialize()

@@ -9,9 +9,13 @@ from pathlib import Path
 import pytest
 
 from kostyor_tui.domain.order import NODE_BY_NODE, SERVICE_BY_SERVICE
+from kostyor_tui.errors import UsageError
+from kostyor_tui.rehearse.durations import uniform
+from kostyor_tui.rehearse.rehearsal import rehearse
+from kostyor_tui.rehearse.topology import Topology
 from kostyor_tui.server.discovery import Limits, inventory_hosts
 from kostyor_tui.server.store import FORWARD, Store
-from kostyor_tui.server.topology import role_based_hosts
+from kostyor_tui.server.topology import HostSpec, role_based_hosts
 from tests.rehearse.conftest import AIO_INVENTORY, expected_order, forward_steps
 
 
@@ -258,3 +262,17 @@ def test_a_live_cluster_is_copied_read_only(cli, server) -> None:
     after = json.loads(cli("--command", "list-upgrades", "--api-url", server.url, "-f", "json").out)
     assert after == before
     assert server.store.list_upgrades(server.store.list_clusters()[0]["id"]) == []
+
+
+def test_a_host_that_runs_nothing_cannot_fail() -> None:
+    fleet = Topology(
+        "lab", "mitaka", [HostSpec("idle-01", ()), *role_based_hosts(1, 1, 0)], "a test"
+    )
+    with pytest.raises(UsageError, match="'idle-01' runs no service"):
+        rehearse(
+            fleet,
+            to_version="newton",
+            engine=NODE_BY_NODE,
+            durations=uniform(60),
+            fail_hosts=["idle-01"],
+        )
