@@ -17,6 +17,7 @@ a tunnel whose local port differs from the server's.
 from __future__ import annotations
 
 import ipaddress
+import os
 import secrets
 import shlex
 import socket
@@ -28,6 +29,7 @@ from typing import TextIO
 from kostyor_tui.errors import KostyorTuiError, UsageError
 
 TITLE = "kostyor-tui"
+ENV_API_URL = "KOSTYOR_API_URL"
 _INSTALL_HINT = "install the web extra: pip install 'kostyor-tui[web]'"
 
 
@@ -44,14 +46,12 @@ class ConsoleOptions:
 
     def command(self) -> str:
         """The shell command textual-serve runs for each browser: this kostyor-tui's
-        console, with these options (each quoted)."""
+        console, with these options (each quoted); the API URL goes by `environment`."""
         words = [sys.executable, "-m", "kostyor_tui"]
         if self.config is not None:
             words += ["--config", str(self.config.resolve())]
         if self.profile is not None:
             words += ["--profile", self.profile]
-        if self.api_url is not None:
-            words += ["--api-url", self.api_url]
         if self.insecure:
             words.append("--insecure")
         if self.read_only:
@@ -59,6 +59,12 @@ class ConsoleOptions:
         if self.refresh is not None:
             words += ["--refresh", repr(self.refresh)]
         return shlex.join(words)
+
+    def environment(self) -> dict[str, str]:
+        """What each console's environment adds: the API URL, which may hold a password,
+        goes there rather than on a command line every local user can read (`ps`);
+        the variable overrides the profile as --api-url does."""
+        return {} if self.api_url is None else {ENV_API_URL: self.api_url}
 
 
 def is_loopback(host: str) -> bool:
@@ -110,6 +116,8 @@ def serve_console(
         raise KostyorTuiError(
             f"kostyor-tui web needs textual-serve ({error.name} is missing)", hint=_INSTALL_HINT
         ) from None
+    # textual-serve starts each console with this process's environment.
+    os.environ.update(options.environment())
     token = secrets.token_urlsafe(32)
     sock = bind(host, port)
     server = GuardedServer(options.command(), sock=sock, token=token, title=TITLE)

@@ -49,6 +49,17 @@ async def test_the_fleet_appears_in_the_browser(web, server, tmp_path: Path) -> 
     wait_until(lambda: not _running(str(config)), "the browser's console to end")
 
 
+async def test_the_api_url_reaches_each_console(web, server, tmp_path: Path) -> None:
+    # The config's default profile names nothing that listens: the fleet can only appear
+    # if --api-url reached the browser's console (by its environment).
+    config = _write_config(tmp_path / "web-config.toml", "http://127.0.0.1:9")
+    served = web("--config", str(config), "--api-url", server.url)
+    async with headless_chromium(tmp_path / "chromium") as page:
+        await page.send("Page.navigate", url=served.url)
+        await page.wait_for_received("home_lab", timeout=60)
+    assert server.url not in (tmp_path / "web-0.log").read_text()
+
+
 async def test_without_the_token_the_browser_gets_nothing(web, server, tmp_path: Path) -> None:
     served = web("--api-url", server.url)
     async with headless_chromium(tmp_path / "chromium") as page:

@@ -69,5 +69,8 @@ def test_each_console_is_started_with_the_same_options(tmp_path) -> None:
     command = options.command()
     assert command.endswith(
         f"-m kostyor_tui --config '{tmp_path / 'my config.toml'}' --profile east "
-        "--api-url http://127.0.0.1:9/ --insecure --read-only --refresh 2.5"
+        "--insecure --read-only --refresh 2.5"
     )
+    # The URL (it may hold a password) by the environment, never on the command line.
+    assert options.environment() == {"KOSTYOR_API_URL": "http://127.0.0.1:9/"}
+    assert "127.0.0.1:9" not in command
