@@ -10,6 +10,8 @@ from pathlib import Path
 
 from kostyor_tui.api.client import KostyorClient
 from kostyor_tui.config import Settings
+from kostyor_tui.domain.fleet import Topology as fleet_topology
+from kostyor_tui.domain.fleet import service_name
 from kostyor_tui.domain.text import printable
 from kostyor_tui.errors import KostyorTuiError, UsageError
 from kostyor_tui.operations import Operations
@@ -59,28 +61,29 @@ def simulated(controllers: int, computes: int, storage: int, version: str) -> To
 
 
 def from_endpoint(settings: Settings, cluster: str) -> Topology:
-    """A live cluster's hosts and services, read (GET only) from the profile's endpoint."""
+    """A live cluster's hosts and services, read (GET only) from the profile's endpoint;
+    instances as the client counts them everywhere (`domain.fleet`: a service's hosts
+    from `Service.hosts`, else from `Host.services`)."""
     with KostyorClient(**settings.client_options()) as client:
         found = Operations(client, read_only=True).resolve_cluster(cluster)
         if found.id is None:
             raise KostyorTuiError(f"cluster {cluster!r} has no id on this server")
-        services = {service.id: service for service in client.list_services(found.id)}
-        hosts = [
-            HostSpec(
-                printable(host.hostname or host.id or "?"),
-                tuple(
-                    printable(services[service_id].name or "?")
-                    for service_id in host.services
-                    if service_id in services
-                ),
-            )
-            for host in client.list_hosts(found.id)
-        ]
+        hosts = client.list_hosts(found.id)
+        services = client.list_services(found.id)
     if not found.version:
         raise KostyorTuiError(f"cluster {cluster!r} reports no version to rehearse from")
+    fleet = fleet_topology(hosts, services)
+    names: dict[str, list[str]] = {host_id: [] for host_id in fleet.host_ids}
+    for service, host_ids in fleet.entries():
+        name = printable(service_name(service))
+        for host_id in host_ids:
+            # An entry on no host cannot be placed on a copy: it is left out.
+            if host_id is not None and name not in names.setdefault(host_id, []):
+                names[host_id].append(name)
+    name = printable(found.name or cluster)
     return Topology(
-        printable(found.name or cluster),
+        name,
         found.version,
-        hosts,
-        f"cluster {printable(found.name or cluster)} of profile {settings.profile_name}",
+        [HostSpec(printable(fleet.label(host_id)), tuple(own)) for host_id, own in names.items()],
+        f"cluster {name} of profile {settings.profile_name}",
     )

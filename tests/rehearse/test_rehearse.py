@@ -17,6 +17,7 @@ from kostyor_tui.server.discovery import Limits, inventory_hosts
 from kostyor_tui.server.store import FORWARD, Store
 from kostyor_tui.server.topology import HostSpec, role_based_hosts
 from tests.rehearse.conftest import AIO_INVENTORY, expected_order, forward_steps
+from tests.support.canned import canned_server, json_answer
 
 
 def aio_hosts():
@@ -276,3 +277,42 @@ def test_a_host_that_runs_nothing_cannot_fail() -> None:
             durations=uniform(60),
             fail_hosts=["idle-01"],
         )
+
+
+def test_a_live_cluster_whose_services_name_their_hosts(cli) -> None:
+    # The real server's other shape (docs/kostyor-api.md: a service entry listing its
+    # hosts, the hosts listing none), replayed by a canned server: the embedded one
+    # always lists both. The instances are the client's everywhere (domain.fleet).
+    cluster = {"id": "c1", "name": "east", "status": "READY", "version": "mitaka"}
+    hosts = [
+        {"id": "h1", "hostname": "ctl-1", "cluster_id": "c1", "services": []},
+        {"id": "h2", "hostname": "cmp-1", "cluster_id": "c1", "services": []},
+        {"id": "h3", "hostname": "cmp-2", "cluster_id": "c1", "services": []},
+    ]
+    services = [
+        {"id": "s1", "name": "nova-compute", "version": "mitaka", "hosts": ["h2", "h3"]},
+        {"id": "s2", "name": "keystone", "version": "mitaka", "hosts": ["h1"]},
+        {"id": "s3", "name": "nova-api", "version": "mitaka", "hosts": ["h1"]},
+    ]
+    answers = {
+        "/clusters": [cluster],
+        "/clusters/c1/hosts": hosts,
+        "/clusters/c1/services": services,
+    }
+
+    def handler(method, path, query, headers, body):
+        assert method == "GET"  # read only
+        return json_answer(200, answers[path])
+
+    with canned_server(handler) as canned:
+        result = cli(
+            "rehearse", "--cluster", "east", "--api-url", canned.url, "--to", "newton",
+            "-f", "json",
+        )  # fmt: skip
+    assert result.code == 0, result.err
+    assert forward_steps(result.json) == [
+        ("ctl-1", "keystone"),
+        ("ctl-1", "nova-api"),
+        ("cmp-1", "nova-compute"),
+        ("cmp-2", "nova-compute"),
+    ]
