@@ -7,6 +7,8 @@
     kostyor-tui config init|show|profiles|use-profile   write, show or edit the settings
     kostyor-tui audit [--cluster C] [--output F]        the audit trail of actions sent
     kostyor-tui completion bash|zsh|fish                a shell completion script
+    kostyor-tui rehearse (--inventory F | --cluster C) --to V   an upgrade rehearsed: its plan
+    kostyor-tui web [--host H] [--port N]               the console in a browser
 
 Whatever goes wrong ends as one line on stderr and an exit code (see
 `kostyor_tui.headless.exit_codes`), never a traceback. Textual is imported only on the console
@@ -207,7 +209,9 @@ def main_parser() -> argparse.ArgumentParser:
         "--command", metavar="NAME", help="run one command headless and exit (see below)"
     )
     parser.add_argument("--all-profiles", action="store_true", help=_ALL_PROFILES_HELP)
-    modes = parser.add_subparsers(dest="mode", metavar="{serve,config,audit,completion}")
+    modes = parser.add_subparsers(
+        dest="mode", metavar="{serve,config,audit,completion,rehearse,web}"
+    )
     # `serve ...` is dispatched before parsing (see _dispatch); listed here for --help.
     modes.add_parser("serve", help="run the embedded Kostyor-compatible server", add_help=False)
     config = modes.add_parser(
@@ -246,7 +250,52 @@ def main_parser() -> argparse.ArgumentParser:
         "the cluster names the last command listed (see the README: Shell completion).",
     )
     completion.add_argument("shell", choices=SHELLS, help="the shell to complete for")
+    _add_rehearse_parser(modes)
+    _add_web_parser(modes)
     return parser
+
+
+def _add_rehearse_parser(modes: argparse._SubParsersAction[_Parser]) -> None:
+    from kostyor_tui.rehearse.arguments import DESCRIPTION, add_arguments
+
+    rehearse = modes.add_parser(
+        "rehearse",
+        help="rehearse an upgrade on a copy of a topology; print its plan",
+        description=DESCRIPTION,
+        allow_abbrev=False,
+    )
+    add_arguments(rehearse)
+    _add_output_options(rehearse, lists=True)
+
+
+def _add_web_parser(modes: argparse._SubParsersAction[_Parser]) -> None:
+    web = modes.add_parser(
+        "web",
+        help="serve the console in a browser (the web extra; see the README: In a browser)",
+        description="Serve the console to browsers through textual-serve, each browser its "
+        "own console with these options. Loopback only unless --allow-remote; every "
+        "request needs the token of the URL printed at start.",
+        allow_abbrev=False,
+    )
+    web.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
+    )
+    web.add_argument(
+        "--port", type=int, default=0, metavar="N", help="port (default: a free one, printed)"
+    )
+    web.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a non-loopback --host (plain HTTP: prefer an SSH tunnel to loopback)",
+    )
+    keep = argparse.SUPPRESS
+    web.add_argument("--api-url", metavar="URL", default=keep, help=keep)
+    web.add_argument("--profile", metavar="NAME", default=keep, help=keep)
+    web.add_argument("--config", metavar="FILE", type=Path, default=keep, help=keep)
+    web.add_argument("--insecure", action="store_true", default=keep, help=keep)
+    web.add_argument("--read-only", action="store_true", default=keep, help=keep)
+    web.add_argument("--refresh", metavar="SECONDS", type=_seconds, default=keep, help=keep)
+    web.add_argument("--demo", action="store_true", default=keep, help=keep)
 
 
 SHELLS = ("bash", "zsh", "fish")
@@ -397,6 +446,10 @@ def _dispatch(argv: list[str], secrets: list[str]) -> int:
 
         sys.stdout.write(completion_script(args.shell, main_parser(), _command_parsers()))
         return 0
+    if args.mode == "rehearse":
+        return _run_rehearse(args, secrets)
+    if args.mode == "web":
+        return _run_web(args, secrets)
     if args.debug:
         raise UsageError("--debug applies to --command only (see: kostyor-tui --help)")
     if args.mode in ("config", "audit"):
@@ -520,6 +573,42 @@ def _all_profiles_settings(args: argparse.Namespace, secrets: list[str]) -> list
         return [_load_settings(args, None, secrets)]
     warned: set[str] = set()
     return [_load_settings(args, None, secrets, profile=name, warned=warned) for name in names]
+
+
+def _run_rehearse(args: argparse.Namespace, secrets: list[str]) -> int:
+    if args.demo:
+        raise UsageError("--demo does not apply to rehearse: it runs its own server")
+    from kostyor_tui.rehearse.command import run_rehearsal
+
+    return run_rehearsal(
+        args,
+        output_options(args),
+        lambda api_url: _load_settings(args, api_url, secrets),
+        sys.stdout,
+    )
+
+
+def _run_web(args: argparse.Namespace, secrets: list[str]) -> int:
+    from kostyor_tui.web import ConsoleOptions, check_host, serve_console
+
+    check_host(args.host, allow_remote=args.allow_remote)
+    # Loaded here so that a bad profile fails now, not in every browser.
+    with _api_settings(args, secrets) as settings:
+        options = ConsoleOptions(
+            config=args.config,
+            profile=args.profile,
+            api_url=settings.api_url if args.demo else args.api_url,
+            insecure=args.insecure,
+            read_only=args.read_only,
+            refresh=args.refresh,
+        )
+        return serve_console(
+            options,
+            host=args.host,
+            port=args.port,
+            allow_remote=args.allow_remote,
+            stdout=sys.stdout,
+        )
 
 
 @contextlib.contextmanager

@@ -9,15 +9,18 @@ Failures can be injected: `fail_rate` makes each forward step attempt fail
 with that probability (reproducibly, with `random_seed`); `fail_host` makes
 the first step that reaches that host fail once per upgrade, so that
 continuing retries it and goes on. Rollback steps never fail.
+
+Time comes from a `Clock` (server.engine_clock): real time when serving, a
+virtual clock in a rehearsal, which `run_until_idle` plays to the end at once.
 """
 
 import logging
 import random
 import threading
-import time
 from dataclasses import dataclass
 
 from kostyor_tui.domain.statuses import Status
+from kostyor_tui.server.engine_clock import Clock, MonotonicClock
 from kostyor_tui.server.errors import ApiError, DatabaseGone, ServiceUnavailable
 from kostyor_tui.server.store import BACKWARD, FORWARD, StepAttempt, Store
 
@@ -64,10 +67,17 @@ class _StepUnderWay:
 
 
 class Engine:
-    def __init__(self, store: Store, step_seconds: float, failures: Failures) -> None:
+    def __init__(
+        self,
+        store: Store,
+        step_seconds: float,
+        failures: Failures,
+        clock: Clock | None = None,
+    ) -> None:
         if step_seconds < 0:
             raise ValueError("step_seconds must not be negative")
         self._store = store
+        self._clock = clock or MonotonicClock()
         self._step_seconds = step_seconds
         self._failures = failures
         self._under_way: dict[str, _StepUnderWay] = {}
@@ -126,12 +136,23 @@ class Engine:
                 logger.exception("Upgrade engine step failed; retrying")
                 self.last_error = error
                 timeout = _IDLE_WAIT_SECONDS
-            self._wake.wait(timeout)
+            self._clock.wait(self._wake, timeout)
             self._wake.clear()
+
+    def run_until_idle(self) -> None:
+        """Move every running upgrade in this thread until none moves (finished, failed,
+        paused), waiting on the clock for each step: a rehearsal's virtual clock plays the
+        whole upgrade at once. Not with `start`: one thread drives an engine."""
+        while True:
+            self._tick()
+            if not self._under_way:
+                return
+            soonest = min(step.due for step in self._under_way.values())
+            self._clock.wait(self._wake, max(0.0, soonest - self._clock.now()))
 
     def _tick(self) -> float:
         """Commit the steps that are due, start the next ones; return how long to wait."""
-        now = time.monotonic()
+        now = self._clock.now()
         for upgrade_id, step in list(self._under_way.items()):
             if step.due <= now:
                 del self._under_way[upgrade_id]
@@ -149,4 +170,4 @@ class Engine:
         if not self._under_way:
             return _IDLE_WAIT_SECONDS
         soonest = min(step.due for step in self._under_way.values())
-        return max(0.0, min(_IDLE_WAIT_SECONDS, soonest - time.monotonic()))
+        return max(0.0, min(_IDLE_WAIT_SECONDS, soonest - self._clock.now()))

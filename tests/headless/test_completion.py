@@ -146,7 +146,7 @@ def test_fish_completes_commands_flags_and_cluster_names(
     )
     assert done.returncode == 0, done.stderr
     assert [sorted(line.split()) for line in done.stdout.splitlines()] == [
-        ["audit", "completion", "config", "serve"],
+        ["audit", "completion", "config", "rehearse", "serve", "web"],
         sorted(name for name in COMMANDS if name.startswith("list-")),
         ["home_lab", "staging"],
         ["--sort-ascending", "--sort-column", "--sort-descending"],
