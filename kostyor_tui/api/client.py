@@ -12,12 +12,12 @@ operator's action means, and what to do when it fails, is
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
+from kostyor_tui.api import models
 from kostyor_tui.api.errors import KostyorError, NotFound, ProtocolError, ServerError
-from kostyor_tui.api.models import Cluster, Host, Service, Step, Upgrade
 from kostyor_tui.api.transport import (
     MAX_ANSWER_BYTES,
     Answer,
@@ -30,14 +30,10 @@ from kostyor_tui.api.transport import (
 
 T = TypeVar("T")
 
-_CLUSTERS = TypeAdapter(list[Cluster])
-_HOSTS = TypeAdapter(list[Host])
-_SERVICES = TypeAdapter(list[Service])
-_UPGRADES = TypeAdapter(list[Upgrade])
-_STEPS = TypeAdapter(list[Step])
-_NAMES = TypeAdapter(list[str])
-_CLUSTER = TypeAdapter(Cluster)
-_UPGRADE = TypeAdapter(Upgrade)
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
+
+    from kostyor_tui.api.models import Cluster, Host, Service, Step, Upgrade
 
 _MAX_NAMES_LISTED = 20
 
@@ -159,27 +155,32 @@ class KostyorClient:
     # Clusters
 
     def list_clusters(self) -> list[Cluster]:
-        return self._list("clusters", "clusters", _CLUSTERS, "list clusters")
+        return self._list(
+            "clusters", "clusters", models.adapter(list[models.Cluster]), "list clusters"
+        )
 
     def get_cluster(self, cluster_id: str) -> Cluster:
         what = f"read cluster {cluster_id}"
 
         def call() -> Cluster:
             answer = self._transport.request("GET", f"clusters/{segment(cluster_id)}", what=what)
-            return self._parse(_CLUSTER, answer, "a cluster")
+            return self._parse(models.adapter(models.Cluster), answer, "a cluster")
 
         return self._checking_cluster(cluster_id, call)
 
     def list_hosts(self, cluster_id: str) -> list[Host]:
         what = f"list the hosts of cluster {cluster_id}"
         path = f"clusters/{segment(cluster_id)}/hosts"
-        return self._checking_cluster(cluster_id, lambda: self._list(path, "hosts", _HOSTS, what))
+        return self._checking_cluster(
+            cluster_id, lambda: self._list(path, "hosts", models.adapter(list[models.Host]), what)
+        )
 
     def list_services(self, cluster_id: str) -> list[Service]:
         what = f"list the services of cluster {cluster_id}"
         path = f"clusters/{segment(cluster_id)}/services"
         return self._checking_cluster(
-            cluster_id, lambda: self._list(path, "services", _SERVICES, what)
+            cluster_id,
+            lambda: self._list(path, "services", models.adapter(list[models.Service]), what),
         )
 
     # Discovery
@@ -191,7 +192,9 @@ class KostyorClient:
         data = answer.json()
         if isinstance(data, dict) and isinstance(data.get("methods"), list):
             data = data["methods"]
-        return self._parse_data(_NAMES, data, answer.what, "a list of method names")
+        return self._parse_data(
+            models.adapter(list[str]), data, answer.what, "a list of method names"
+        )
 
     def discover_cluster(
         self, method: str, name: str, parameters: Mapping[str, str] | None = None
@@ -204,7 +207,7 @@ class KostyorClient:
             json_body={"name": name, "method": method, "parameters": dict(parameters or {})},
             timeout=self.discovery_timeout,
         )
-        return self._parse(_CLUSTER, answer, "a cluster")
+        return self._parse(models.adapter(models.Cluster), answer, "a cluster")
 
     # Versions
 
@@ -214,7 +217,9 @@ class KostyorClient:
         return self._checking_cluster(
             cluster_id,
             lambda: self._parse(
-                _NAMES, self._transport.request("GET", path, what=what), "a list of versions"
+                models.adapter(list[str]),
+                self._transport.request("GET", path, what=what),
+                "a list of versions",
             ),
         )
 
@@ -222,7 +227,7 @@ class KostyorClient:
         answer = self._transport.request(
             "GET", "list-upgrade-versions", what="list the known releases"
         )
-        return self._parse(_NAMES, answer, "a list of versions")
+        return self._parse(models.adapter(list[str]), answer, "a list of versions")
 
     # Upgrades
 
@@ -234,12 +239,14 @@ class KostyorClient:
         params = {"cluster_id": cluster_id} if cluster_id is not None else None
         answer = self._transport.request("GET", "upgrades", what=what, params=params)
         try:
-            upgrades = _UPGRADES.validate_json(answer.body)
+            upgrades = models.adapter(list[models.Upgrade]).validate_json(answer.body)
         except ValidationError:
             data = answer.json()
             if isinstance(data, dict) and isinstance(data.get("upgrades"), list):
                 data = data["upgrades"]
-            upgrades = self._parse_data(_UPGRADES, data, what, "a list of upgrades")
+            upgrades = self._parse_data(
+                models.adapter(list[models.Upgrade]), data, what, "a list of upgrades"
+            )
         _check_unique_ids(upgrades, what)
         if cluster_id is None:
             return upgrades
@@ -250,7 +257,7 @@ class KostyorClient:
         what = f"read upgrade {upgrade_id}"
         try:
             answer = self._transport.request("GET", f"upgrades/{segment(upgrade_id)}", what=what)
-            return self._parse(_UPGRADE, answer, "an upgrade")
+            return self._parse(models.adapter(models.Upgrade), answer, "an upgrade")
         except (ServerError, ProtocolError, NotFound) as failure:
             # An unknown id gets a 500 from the real server
             # (docs/kostyor-api.md#quirk-unknown-ids): the list tells.
@@ -290,7 +297,7 @@ class KostyorClient:
             what=f"start the upgrade of cluster {cluster_id} to {to_version}",
             json_body=body,
         )
-        return self._parse(_UPGRADE, answer, "an upgrade")
+        return self._parse(models.adapter(models.Upgrade), answer, "an upgrade")
 
     def act_on_upgrade(self, upgrade_id: str, cluster_id: str, action: str) -> None:
         """PUT /upgrades/{id}, once. Its answer is not read: the real server's says nothing
@@ -308,7 +315,7 @@ class KostyorClient:
         what = f"read the steps of upgrade {upgrade_id}"
         path = f"upgrades/{segment(upgrade_id)}/steps" + (f"?since={since}" if since else "")
         try:
-            return self._list(path, "steps", _STEPS, what)
+            return self._list(path, "steps", models.adapter(list[models.Step]), what)
         except NotFound:
             return None
 
