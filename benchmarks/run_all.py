@@ -60,7 +60,9 @@ def markdown(payloads: list[dict], machine: str, when: str) -> str:
     ]
     for payload in payloads:
         for result in payload["results"]:
-            target = f"< {result['target']:g} {result['unit']}" if result["target"] else ""
+            target = (
+                f"< {result['target']:g} {result['unit']}" if result["target"] is not None else ""
+            )
             figure = f"{result['value']:.3g} {result['unit']}"
             lines.append(
                 f"| {result['name']} | {figure} | {target} | {verdict(result)} | {result['note']} |"

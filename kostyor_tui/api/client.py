@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from kostyor_tui.api.models import Cluster, Host, Service, Step, Upgrade
 
 _MAX_NAMES_LISTED = 20
+_SMALL_ANSWER = 4096
 
 
 def unknown_cluster(name_or_id: str, clusters: Sequence[Cluster]) -> NotFound:
@@ -87,6 +88,13 @@ class KostyorClient:
         self.timeout = timeout
         # Discovery runs synchronously on the server (docs/kostyor-api.md#quirk-slow-discovery).
         self.discovery_timeout = max(discovery_timeout, timeout)
+        # Per list request, the last answer's fingerprint and what it validated to: the
+        # console re-reads lists of tens of thousands of instances at every poll, mostly
+        # unchanged. `validations` counts the answers validated (not found unchanged).
+        self._last_lists: dict[
+            tuple[str, tuple[tuple[str, str], ...]], tuple[bytes, tuple[Any, ...]]
+        ] = {}
+        self.validations = 0
 
     def close(self) -> None:
         self._transport.close()
@@ -122,10 +130,24 @@ class KostyorClient:
                 hint="check that api_url points at the Kostyor API",
             ) from None
 
-    def _list(self, path: str, key: str, adapter: TypeAdapter[list[T]], what: str) -> list[T]:
+    def _list(
+        self,
+        path: str,
+        key: str,
+        adapter: TypeAdapter[list[T]],
+        what: str,
+        params: Mapping[str, str] | None = None,
+    ) -> list[T]:
         """A list, also from older servers that wrap it: `{"clusters": [...]}`
-        (docs/kostyor-api.md#quirk-wrapped-lists). Ids must be unique."""
-        answer = self._transport.request("GET", path, what=what)
+        (docs/kostyor-api.md#quirk-wrapped-lists). Ids must be unique. An answer the same,
+        byte for byte, as the last one to this request gives the same objects again."""
+        answer = self._transport.request("GET", path, what=what, params=params)
+        request = (path, tuple(sorted(params.items())) if params else ())
+        fingerprint = _fingerprint(answer.body)
+        last = self._last_lists.get(request)
+        if last is not None and last[0] == fingerprint:
+            return list(last[1])
+        self.validations += 1
         noun = f"a list of {key}"
         try:
             items = adapter.validate_json(answer.body)
@@ -135,6 +157,7 @@ class KostyorClient:
                 data = data[key]
             items = self._parse_data(adapter, data, what, noun)
         _check_unique_ids(items, what)
+        self._last_lists[request] = (fingerprint, tuple(items))
         return items
 
     def _checking_cluster(self, cluster_id: str, call: Callable[[], T]) -> T:
@@ -237,17 +260,9 @@ class KostyorClient:
         sent for servers that honour it, and the answer is filtered here either way."""
         what = "list upgrades" if cluster_id is None else f"list the upgrades of {cluster_id}"
         params = {"cluster_id": cluster_id} if cluster_id is not None else None
-        answer = self._transport.request("GET", "upgrades", what=what, params=params)
-        try:
-            upgrades = models.adapter(list[models.Upgrade]).validate_json(answer.body)
-        except ValidationError:
-            data = answer.json()
-            if isinstance(data, dict) and isinstance(data.get("upgrades"), list):
-                data = data["upgrades"]
-            upgrades = self._parse_data(
-                models.adapter(list[models.Upgrade]), data, what, "a list of upgrades"
-            )
-        _check_unique_ids(upgrades, what)
+        upgrades = self._list(
+            "upgrades", "upgrades", models.adapter(list[models.Upgrade]), what, params
+        )
         if cluster_id is None:
             return upgrades
         return [upgrade for upgrade in upgrades if upgrade.cluster_id == cluster_id]
@@ -318,6 +333,16 @@ class KostyorClient:
             return self._list(path, "steps", models.adapter(list[models.Step]), what)
         except NotFound:
             return None
+
+
+def _fingerprint(body: bytes) -> bytes:
+    """What tells two answers apart: a small one itself, a big one's digest (so that the
+    last answers to the console's big reads are not kept twice in memory)."""
+    if len(body) <= _SMALL_ANSWER:
+        return body
+    import hashlib
+
+    return hashlib.blake2b(body, digest_size=32).digest()
 
 
 def _check_unique_ids(items: Sequence[Any], what: str) -> None:

@@ -6,12 +6,23 @@ A watched cluster whose data cannot have moved is not read again in full: its
 hosts and services (tens of thousands of instances on a big fleet) are re-read
 only when it or its upgrade may be moving, when its upgrades changed, or when
 everything is asked for.
+
+The garbage collector: a big fleet's snapshot is hundreds of thousands of objects
+without reference cycles (freed by reference counting when a newer one replaces
+them), and a full collection traversing them all at every poll would cost more
+than the poll. So the collector is paused while a poll reads and derives, and
+afterwards what is alive is frozen (`gc.freeze`: left out of collections); every
+`UNFREEZE_EVERY` polls it is unfrozen instead, so that cyclic garbage frozen
+meanwhile is collected after all: one full pass per that many polls, not per poll.
 """
 
 from __future__ import annotations
 
+import gc
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -23,6 +34,7 @@ from kostyor_tui.service.snapshots import ClusterSnapshot, build_snapshot, settl
 # How much of an upgrade's step log a snapshot keeps: enough for the recent pace and the
 # last failures; the rest was logged as it came.
 STEP_TAIL = 500
+UNFREEZE_EVERY = 30
 
 
 @dataclass(frozen=True)
@@ -35,6 +47,39 @@ class PollResult:
     cpu_seconds: float = 0.0
     # Whether the server keeps a step log (None: not known yet).
     step_log: bool | None = None
+
+
+class _Collector:
+    """The pause and the freezing described above, for any number of pollers."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pausing = 0
+        self._was_enabled = True
+        self._polls = 0
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        with self._lock:
+            if self._pausing == 0:
+                self._was_enabled = gc.isenabled()
+                gc.disable()
+            self._pausing += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._pausing -= 1
+                self._polls += 1
+                if self._polls % UNFREEZE_EVERY == 0:
+                    gc.unfreeze()
+                else:
+                    gc.freeze()
+                if self._pausing == 0 and self._was_enabled:
+                    gc.enable()
+
+
+_collector = _Collector()
 
 
 def poll(
@@ -50,6 +95,20 @@ def poll(
     """Read and derive one poll; raises the client's errors. `step_log`: whether the
     server keeps a step log, as far as is known (None: it is found out)."""
     cpu_start = time.thread_time()
+    with _collector.paused():
+        return _poll(client, watched, previous, releases, everything, clock, step_log, cpu_start)
+
+
+def _poll(
+    client: KostyorClient,
+    watched: Sequence[str],
+    previous: Mapping[str, ClusterSnapshot],
+    releases: tuple[str, ...],
+    everything: bool,
+    clock: Callable[[], datetime],
+    step_log: bool | None,
+    cpu_start: float,
+) -> PollResult:
     clusters = tuple(client.list_clusters())
     if not releases:
         releases = tuple(client.list_all_versions())
