@@ -11,9 +11,11 @@ The garbage collector: a big fleet's snapshot is hundreds of thousands of object
 without reference cycles (freed by reference counting when a newer one replaces
 them), and a full collection traversing them all at every poll would cost more
 than the poll. So the collector is paused while a poll reads and derives, and
-afterwards what is alive is frozen (`gc.freeze`: left out of collections); every
-`UNFREEZE_EVERY` polls it is unfrozen instead, so that cyclic garbage frozen
-meanwhile is collected after all: one full pass per that many polls, not per poll.
+afterwards what is alive is frozen (`gc.freeze`: left out of collections; a
+frozen object is still freed when its last reference goes). Cyclic garbage
+frozen meanwhile is collected by a full pass once the frozen objects have grown
+by `FULL_PASS_GROWTH` since the last pass: memory stays bounded, and full passes
+come as often as garbage accumulates, not at every poll.
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ from kostyor_tui.service.snapshots import ClusterSnapshot, build_snapshot, settl
 # How much of an upgrade's step log a snapshot keeps: enough for the recent pace and the
 # last failures; the rest was logged as it came.
 STEP_TAIL = 500
-UNFREEZE_EVERY = 30
+# A full pass once the frozen objects grew by a quarter since the last one (CPython's own
+# rule for its oldest generation, but not set off by each poll's own churn).
+FULL_PASS_GROWTH = 1.25
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,8 @@ class _Collector:
         self._lock = threading.Lock()
         self._pausing = 0
         self._was_enabled = True
-        self._polls = 0
+        # Objects frozen right after the last full pass (None: no poll yet).
+        self._frozen_after_pass: int | None = None
 
     @contextmanager
     def paused(self) -> Iterator[None]:
@@ -70,13 +75,21 @@ class _Collector:
         finally:
             with self._lock:
                 self._pausing -= 1
-                self._polls += 1
-                if self._polls % UNFREEZE_EVERY == 0:
-                    gc.unfreeze()
-                else:
-                    gc.freeze()
-                if self._pausing == 0 and self._was_enabled:
-                    gc.enable()
+                if self._pausing == 0:
+                    self._freeze()
+                    if self._was_enabled:
+                        gc.enable()
+
+    def _freeze(self) -> None:
+        gc.freeze()
+        frozen = gc.get_freeze_count()
+        if self._frozen_after_pass is None:
+            self._frozen_after_pass = frozen
+        elif frozen > self._frozen_after_pass * FULL_PASS_GROWTH:
+            gc.unfreeze()
+            gc.collect()
+            gc.freeze()
+            self._frozen_after_pass = gc.get_freeze_count()
 
 
 _collector = _Collector()
