@@ -53,7 +53,8 @@ def markdown(payloads: list[dict], machine: str, when: str) -> str:
         "# Benchmark results",
         "",
         f"Last run {when} on {machine}.",
-        "Rerun with `.venv/bin/python benchmarks/run_all.py` (about two minutes).",
+        "Rerun with `.venv/bin/python benchmarks/run_all.py` (about fifteen minutes:"
+        " four fleets of up to 10,000 hosts, two throwaway venvs).",
         "",
         "| benchmark | figure | target | verdict | notes |",
         "|---|---|---|---|---|",

@@ -23,7 +23,7 @@ import contextlib
 import io
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -453,22 +453,32 @@ def _run_headless_command(name: str, argv: list[str], secrets: list[str]) -> int
 
 
 def _run_console(args: argparse.Namespace, secrets: list[str]) -> int:
-    with _api_settings(args, secrets) as settings:
+    # With --demo, Textual and the console are imported while the server starts.
+    with _api_settings(args, secrets, while_starting=_import_console) as settings:
         from kostyor_tui.app import run_console
 
         return run_console(settings, read_only=args.read_only)
 
 
+def _import_console() -> None:
+    import kostyor_tui.app  # noqa: F401
+
+
 @contextlib.contextmanager
-def _api_settings(args: argparse.Namespace, secrets: list[str]) -> Iterator[Settings]:
-    """The effective settings; with --demo, pointed at a demo server running meanwhile."""
+def _api_settings(
+    args: argparse.Namespace,
+    secrets: list[str],
+    while_starting: Callable[[], object] = lambda: None,
+) -> Iterator[Settings]:
+    """The effective settings; with --demo, pointed at a demo server running meanwhile
+    (`while_starting` is called while it starts)."""
     if not args.demo:
         settings = _load_settings(args, args.api_url, secrets)
         yield settings
         return
     if args.api_url is not None:
         raise UsageError("--demo runs its own server: leave out --api-url")
-    with _demo_server() as url:
+    with _demo_server(while_starting) as url:
         yield _load_settings(args, url, secrets)
 
 
@@ -492,7 +502,7 @@ def _load_settings(args: argparse.Namespace, api_url: str | None, secrets: list[
 
 
 @contextlib.contextmanager
-def _demo_server() -> Iterator[str]:
+def _demo_server(while_starting: Callable[[], object]) -> Iterator[str]:
     """A demo server on a free loopback port, its database in a temporary directory.
 
     It runs as a child process, so that serving and simulating upgrades never
@@ -509,10 +519,15 @@ def _demo_server() -> Iterator[str]:
             step_seconds=DEMO_STEP_SECONDS,
             die_with_parent=True,
         )
+        server.spawn()
         try:
-            server.start()
+            while_starting()
+            server.wait_until_serving()
         except RuntimeError as exc:
             raise KostyorTuiError(str(exc), hint="run kostyor-tui serve to see why") from None
+        except BaseException:
+            server.stop()
+            raise
         try:
             yield server.url
         finally:

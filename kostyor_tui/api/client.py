@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 _MAX_NAMES_LISTED = 20
 _SMALL_ANSWER = 4096
+_REMEMBERED_LISTS = 16
 
 
 def unknown_cluster(name_or_id: str, clusters: Sequence[Cluster]) -> NotFound:
@@ -157,7 +158,12 @@ class KostyorClient:
                 data = data[key]
             items = self._parse_data(adapter, data, what, noun)
         _check_unique_ids(items, what)
+        # The most recent requests only: a console browsing many clusters keeps only
+        # the last ones' lists (and step log reads, each `?since=` a new request, churn).
+        self._last_lists.pop(request, None)
         self._last_lists[request] = (fingerprint, tuple(items))
+        while len(self._last_lists) > _REMEMBERED_LISTS:
+            del self._last_lists[next(iter(self._last_lists))]
         return items
 
     def _checking_cluster(self, cluster_id: str, call: Callable[[], T]) -> T:
