@@ -45,6 +45,8 @@ def verdict(result: dict) -> str:
         return ""
     if result["value"] <= target:
         return "met"
+    if target == 0:
+        return f"**missed** by {result['value']:g}"
     return f"**missed** by {100 * (result['value'] / target - 1):.0f}%"
 
 
