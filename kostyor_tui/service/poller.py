@@ -90,6 +90,9 @@ class _Collector:
             gc.collect()
             gc.freeze()
             self._frozen_after_pass = gc.get_freeze_count()
+        else:
+            # Shrunk (a smaller cluster shown): the growth is counted from the smaller.
+            self._frozen_after_pass = min(self._frozen_after_pass, frozen)
 
 
 _collector = _Collector()
