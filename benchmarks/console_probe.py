@@ -11,9 +11,10 @@ per update on the main thread and across all threads, main-loop stalls, and
 key-to-screen latency while updates arrive. Prints one line `PROBE <json>`.
 
 What it observes, it observes through the console's public side (the service's
-reactive `snapshots`, the tables' cursor) and two benchmark-only wrappers: the
-app's `_display` (each frame the compositor produced: when a key's effect is on
-screen).
+reactive `snapshots`, the tables' cursor), `gc.callbacks` (the collector's time in
+every thread) and one benchmark-only wrapper: the app's `_display` (each frame the
+compositor produced: when a key's effect is on screen). `--profile FILE` writes
+the main thread's profile of the updates.
 """
 
 from __future__ import annotations

@@ -112,15 +112,16 @@ class KeyedTable(DataTable[object]):
         if _PRIVATE_SIDE_KNOWN:
             for key, column, value in updates:
                 self._data[RowKey(key)][ColumnKey(column)] = value
-            if not widened:
+            if widened:
+                self._update_count += 1  # every row is drawn again, at the new widths
+            else:
                 self._forget_rows(changed_rows)
         else:
             for key, column, value in updates:
                 self.update_cell(key, column, value)
         if widened:
             # DataTable recomputes its scrollable width when asked to (the guarded
-            # private side, see _PRIVATE_SIDE_KNOWN); every row is drawn again.
-            self._update_count += 1
+            # private side, see _PRIVATE_SIDE_KNOWN).
             self._require_update_dimensions = True
             self.refresh(layout=True)
         return len(updates)
