@@ -1,30 +1,40 @@
-"""The console: start to first frame, idle CPU, a 2,000-host cluster, peak memory.
+"""The console: `--demo` to its first frame with data, and big clusters of 500 to 10,000 hosts.
 
-Each measurement runs the real app in a child process (`console_probe.py`)
-against a `kostyor-tui serve` subprocess, so the figures are the console's
-own (the server's CPU and memory are not counted):
+- `--demo` first frame: `kostyor-tui --demo` in a pseudo-terminal (160x50), from
+  spawning it to the first output showing a cluster of the demo fleet; median of
+  several runs. Target < 0.8 s.
+- For each size (hosts; 15 instances on most, so 10,000 hosts hold 150,000), a
+  database built through the server's own store, served by `kostyor-tui serve`
+  in a subprocess (its CPU is not counted), and the console in a child process
+  (`console_probe.py`, the real app headless): the time to open the cluster's
+  detail, then during an upgrade (a step every 50 ms) per poll update: CPU on the
+  main thread and across all the console's threads, main-loop stalls over 50 ms,
+  the latency from a key to the frame showing its effect, and peak memory.
+  The CPU per update divided by the instances gives the per-instance cost, whose
+  growth from 500 to 10,000 hosts says whether polling scales linearly.
 
-- start to first frame with data, demo fleet: from spawning the child to the
-  first frame showing the cluster list (interpreter start and imports included);
-  median of several runs; target under 1 s;
-- CPU while idle, polling every 2 s, demo fleet: getrusage over 20 s; target
-  under 2% of one core;
-- the 2,000-host / 30,000-instance cluster: opening its detail (cursor onto it
-  until both tables are filled and drawn; target under 0.5 s), and one poll
-  update during an upgrade in main-thread CPU time (target under 50 ms), with
-  where the time goes; peak memory (ru_maxrss) with it open (target under 150 MB).
+The code runs from the project's venv with its .pyc files compiled first.
 """
 
+from __future__ import annotations
+
+import argparse
+import fcntl
+import http.client
 import json
+import os
+import pty
+import select
+import signal
+import struct
 import subprocess
 import sys
+import termios
 import time
-from pathlib import Path
 from typing import Any
 
-import httpx
-
 from benchmarks.common import (
+    CONSOLE_SCRIPT,
     REPO,
     Result,
     isolated_env,
@@ -35,124 +45,177 @@ from benchmarks.common import (
 )
 from benchmarks.large_fleet import LARGE_NAME, build
 
-FIRST_FRAME_RUNS = 5
-IDLE_SECONDS = 20.0
+SIZES = (500, 2000, 5000, 10000)
+DEMO_RUNS = 5
 UPDATES = 4
+DEMO_CLUSTER = b"home_lab"
 
 
-def probe(env: dict[str, str], *args: str) -> tuple[dict[str, Any], float]:
-    """Run console_probe with `args`; return its result and the wall time it was spawned at."""
-    spawned = time.time()
+def probe(env: dict[str, str], *args: str) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.console_probe", *args],
         env=env,
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,
         check=False,
     )
     lines = [line for line in done.stdout.splitlines() if line.startswith("PROBE ")]
     if done.returncode != 0 or not lines:
         raise RuntimeError(f"console_probe {args} failed:\n{done.stdout}\n{done.stderr}")
-    return json.loads(lines[-1].removeprefix("PROBE ")), spawned
+    result: dict[str, Any] = json.loads(lines[-1].removeprefix("PROBE "))
+    return result
 
 
-def demo_fleet(directory: Path) -> list[Result]:
-    with server_process(directory / "demo.sqlite3") as url:
-        env = isolated_env(directory, url, poll_interval=2.0)
-        probe(env, "first-frame")  # warm the file cache, as a second start would be
-        starts = []
-        for _ in range(FIRST_FRAME_RUNS):
-            result, spawned = probe(env, "first-frame")
-            starts.append(result["data_frame_at"] - spawned)
-        idle, _ = probe(env, "idle", "--seconds", str(IDLE_SECONDS))
+def demo_first_frame(env: dict[str, str]) -> float:
+    """Seconds from spawning `kostyor-tui --demo` in a pty to its first frame with data."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 160, 0, 0))
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [str(CONSOLE_SCRIPT), "--demo"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env={**env, "TERM": "xterm-256color"},
+        start_new_session=True,
+    )
+    os.close(slave)
+    seen = b""
+    try:
+        while DEMO_CLUSTER not in seen:
+            if time.perf_counter() - started > 60:
+                raise RuntimeError("--demo showed no data within 60 s")
+            ready, _, _ = select.select([master], [], [], 1.0)
+            if ready:
+                seen = seen[-len(DEMO_CLUSTER) :] + os.read(master, 65536)
+        return time.perf_counter() - started
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)
+        os.close(master)
+
+
+def services_answer_seconds(url: str) -> tuple[float, int]:
+    """The server alone: its services answer for the big cluster (best of 3), and its bytes."""
+    host, port = url.removeprefix("http://").rstrip("/").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=120)
+    connection.request("GET", "/clusters")
+    clusters = json.loads(connection.getresponse().read())
+    large_id = next(c["id"] for c in clusters if c["name"] == LARGE_NAME)
+    best, size = float("inf"), 0
+    for _ in range(3):
+        started = time.perf_counter()
+        connection.request("GET", f"/clusters/{large_id}/services")
+        size = len(connection.getresponse().read())
+        best = min(best, time.perf_counter() - started)
+    connection.close()
+    return best, size
+
+
+def size_results(
+    hosts: int, instances: int, probe_result: dict[str, Any], server: tuple[float, int]
+) -> list[Result]:
+    r = probe_result
+    label = f"{hosts:,} hosts / {instances:,} instances"
+    big = hosts >= 10000
+    latencies = r["key_latency_ms"]
     return [
         Result(
-            "console start to first frame with data (demo fleet)",
-            median(starts),
+            f"{label}: open the cluster",
+            r["open_seconds"],
             "s",
-            1.0,
-            note=f"median of {FIRST_FRAME_RUNS}, range {min(starts):.2f}-{max(starts):.2f} s",
+            0.3 if hosts == 2000 else 2.0 if big else None,
+            note=f"the server's services answer alone: {1000 * server[0]:.0f} ms"
+            f" ({server[1] / 1e6:.1f} MB)",
         ),
         Result(
-            "CPU while idle, polling every 2 s (demo fleet)",
-            idle["cpu_percent"],
-            "% of a core",
-            2.0,
-            note=f"{idle['wall']:.0f} s, {idle['polls']} polls",
-        ),
-    ]
-
-
-def _breakdown(spans: dict[str, float]) -> str:
-    return ", ".join(f"{label} {ms:.0f} ms" for label, ms in spans.items() if ms >= 0.5)
-
-
-def raw_fetch_seconds(url: str) -> float:
-    """What the server alone takes to answer the reads of one cluster poll (best of 3)."""
-    with httpx.Client(base_url=url, timeout=60) as client:
-        large_id = next(c["id"] for c in client.get("/clusters").json() if c["name"] == LARGE_NAME)
-        paths = [f"/clusters/{large_id}/hosts", f"/clusters/{large_id}/services", "/upgrades"]
-        timings = []
-        for _ in range(3):
-            started = time.perf_counter()
-            for path in paths:
-                client.get(path).raise_for_status()
-            timings.append(time.perf_counter() - started)
-    return min(timings)
-
-
-def large_cluster(directory: Path) -> list[Result]:
-    db_path = directory / "large.sqlite3"
-    hosts, instances = build(db_path)
-    with server_process(db_path, seed="empty", step_seconds=0.05) as url:
-        fetch = raw_fetch_seconds(url)
-        env = isolated_env(directory, url, poll_interval=2.0)
-        large, _ = probe(env, "large", "--server-url", url, "--updates", str(UPDATES))
-    size = f"{hosts} hosts, {instances} instances"
-    return [
-        Result(
-            f"open the large cluster's detail ({size})",
-            large["open_seconds"],
-            "s",
-            0.5,
-            note=f"raw GETs of its hosts, services, upgrades: {fetch:.2f} s; CPU in it: "
-            + _breakdown(large["open_spans_ms"]),
-        ),
-        Result("then its hosts tab (2,000 rows)", large["hosts_tab_seconds"], "s"),
-        Result(
-            "poll update during an upgrade: main-thread CPU",
-            large["main_thread_ms_per_update"],
+            f"{label}: poll update, main thread",
+            r["main_thread_ms_per_update"],
             "ms",
-            50.0,
-            note=f"mean of {UPDATES} updates; per update: "
-            + _breakdown(large["spans_ms_per_update"]),
+            20.0 if hosts == 2000 else 50.0 if big else None,
+            note=f"mean of {r['updates']}, one every {r['wall_seconds_per_update']:.1f} s",
         ),
         Result(
-            "poll update during an upgrade: CPU of the whole console, all threads",
-            large["cpu_ms_per_update"],
+            f"{label}: poll update, CPU in all threads",
+            r["cpu_ms_per_update"],
             "ms",
-            note=f"one update every {large['wall_seconds_per_update']:.1f} s",
+            80.0 if hosts == 2000 else None,
+            note=f"{1000 * r['cpu_ms_per_update'] / instances:.2f} us per instance",
         ),
         Result(
-            "poll of the large cluster with nothing changed: main-thread CPU",
-            large["idle_main_thread_ms_per_poll"],
+            f"{label}: main-loop stalls over 50 ms during {r['updates']} updates",
+            r["stalls_over_50ms"],
+            "",
+            0.0 if hosts == 2000 else None,
+            note=f"worst {r['worst_stall_ms']:.0f} ms",
+        ),
+        Result(
+            f"{label}: key to screen",
+            median(latencies),
             "ms",
+            100.0 if big else None,
+            note=f"median of {len(latencies)} during updates, worst {max(latencies):.0f} ms",
         ),
-        Result(
-            "CPU while polling the large cluster every 2 s, nothing changing",
-            large["idle_cpu_percent"],
-            "% of a core",
-            note=f"a poll every {large['idle_wall_per_poll']:.1f} s",
-        ),
-        Result("peak memory with the large cluster open", large["peak_rss_mb"], "MB", 150.0),
+        Result(f"{label}: peak memory", r["peak_rss_mb"], "MB"),
     ]
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="*", default=list(SIZES))
+    parser.add_argument("--demo-runs", type=int, default=DEMO_RUNS)
+    args = parser.parse_args()
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(REPO / "kostyor_tui")],
+        check=False,
+        stdout=subprocess.DEVNULL,
+    )
+    results: list[Result] = []
+    per_instance: dict[int, float] = {}
     with temporary_directory() as directory:
-        results = demo_fleet(directory) + large_cluster(directory)
+        if args.demo_runs:
+            env = isolated_env(directory, "http://127.0.0.1:9")
+            demo_first_frame(env)  # warm the file cache, as a second start would be
+            starts = [demo_first_frame(env) for _ in range(args.demo_runs)]
+            results.append(
+                Result(
+                    "--demo: first frame with data",
+                    median(starts),
+                    "s",
+                    0.8,
+                    note=f"median of {len(starts)}, {min(starts):.2f}-{max(starts):.2f} s",
+                )
+            )
+        for hosts in args.sizes:
+            db_path = directory / f"large-{hosts}.sqlite3"
+            hosts_built, instances = build(db_path, hosts)
+            print(f"  {hosts_built} hosts, {instances} instances", flush=True)
+            with server_process(db_path, seed="empty", step_seconds=0.05) as url:
+                server = services_answer_seconds(url)
+                env = isolated_env(directory, url, poll_interval=2.0)
+                measured = probe(
+                    env, "--hosts", str(hosts), "--server-url", url, "--updates", str(UPDATES)
+                )
+            print("  " + json.dumps(measured), flush=True)
+            results += size_results(hosts, instances, measured, server)
+            per_instance[hosts] = measured["cpu_ms_per_update"] / instances
+            db_path.unlink()
+    if len(per_instance) > 1:
+        smallest, largest = min(per_instance), max(per_instance)
+        results.append(
+            Result(
+                f"CPU per poll per instance, {largest:,} hosts / {smallest:,} hosts",
+                per_instance[largest] / per_instance[smallest],
+                "x",
+                1.5,
+            )
+        )
     report("console", results)
 
 

@@ -51,6 +51,8 @@ class Result:
         """How far over the target, in percent of it ("" when met or without a target)."""
         if self.target is None or self.met:
             return ""
+        if self.target == 0:
+            return f"{self.value:g}"
         return f"{100 * (self.value / self.target - 1):.0f}%"
 
 

@@ -1,12 +1,12 @@
-"""A database holding a cluster of 2,000 hosts and 30,000 service instances.
+"""A database holding one big cluster: `hosts` hosts, 15 service instances on most.
 
 Seeded straight through the server's own store (the simulated discovery's three
 roles cannot reach 15 instances per host on average): 11 controllers with the
-17 control-plane services, 2 storage nodes with 4, and 1,987 hyperconverged
-nodes with 15 each (compute, network agents, storage daemons, telemetry):
-11*17 + 2*4 + 1987*15 = 30,000 instances on 2,000 hosts. A small cluster is
-added first, so that the console opens on it and the benchmark can time moving
-to the large one.
+17 control-plane services, 2 storage nodes with 4, and the rest hyperconverged
+nodes with 15 each (compute, network agents, storage daemons, telemetry), so
+2,000 hosts hold 11*17 + 2*4 + 1,987*15 = 30,000 instances and 10,000 hosts
+150,000. A small cluster is added first, so that the console opens on it and
+the benchmark can time moving to the big one.
 """
 
 from pathlib import Path
@@ -38,18 +38,21 @@ HYPERCONVERGED_SERVICES: tuple[str, ...] = (
     "swift-object-replicator",
     "ironic-conductor",
 )
+CONTROLLERS = 11
+STORAGE = 2
 
 
-def large_cluster_hosts() -> list[HostSpec]:
-    hosts = [HostSpec(f"ctl-{n:02d}", CONTROLLER_SERVICES) for n in range(1, 12)]
-    hosts += [HostSpec(f"sto-{n:02d}", STORAGE_SERVICES) for n in range(1, 3)]
-    hosts += [HostSpec(f"hci-{n:04d}", HYPERCONVERGED_SERVICES) for n in range(1, 1988)]
+def large_cluster_hosts(count: int) -> list[HostSpec]:
+    hosts = [HostSpec(f"ctl-{n:02d}", CONTROLLER_SERVICES) for n in range(1, CONTROLLERS + 1)]
+    hosts += [HostSpec(f"sto-{n:02d}", STORAGE_SERVICES) for n in range(1, STORAGE + 1)]
+    rest = count - CONTROLLERS - STORAGE
+    hosts += [HostSpec(f"hci-{n:05d}", HYPERCONVERGED_SERVICES) for n in range(1, rest + 1)]
     return hosts
 
 
-def build(db_path: Path) -> tuple[int, int]:
+def build(db_path: Path, hosts_count: int) -> tuple[int, int]:
     """Create the database; return (hosts, instances) of the large cluster."""
-    hosts = large_cluster_hosts()
+    hosts = large_cluster_hosts(hosts_count)
     store = Store(db_path)
     try:
         store.initialize()

@@ -45,6 +45,8 @@ def verdict(result: dict) -> str:
         return ""
     if result["value"] <= target:
         return "met"
+    if target == 0:
+        return f"**missed** by {result['value']:g}"
     return f"**missed** by {100 * (result['value'] / target - 1):.0f}%"
 
 
@@ -53,14 +55,17 @@ def markdown(payloads: list[dict], machine: str, when: str) -> str:
         "# Benchmark results",
         "",
         f"Last run {when} on {machine}.",
-        "Rerun with `.venv/bin/python benchmarks/run_all.py` (about two minutes).",
+        "Rerun with `.venv/bin/python benchmarks/run_all.py` (about fifteen minutes:"
+        " four fleets of up to 10,000 hosts, two throwaway venvs).",
         "",
         "| benchmark | figure | target | verdict | notes |",
         "|---|---|---|---|---|",
     ]
     for payload in payloads:
         for result in payload["results"]:
-            target = f"< {result['target']:g} {result['unit']}" if result["target"] else ""
+            target = (
+                f"< {result['target']:g} {result['unit']}" if result["target"] is not None else ""
+            )
             figure = f"{result['value']:.3g} {result['unit']}"
             lines.append(
                 f"| {result['name']} | {figure} | {target} | {verdict(result)} | {result['note']} |"

@@ -25,7 +25,7 @@ import contextlib
 import io
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -540,16 +540,19 @@ def _run_all_profiles(
 
 
 def _run_console(args: argparse.Namespace, secrets: list[str]) -> int:
-    from kostyor_tui.app import run_console
-
     if args.all_profiles:
+        from kostyor_tui.app import run_console
+
         profiles = _all_profiles_settings(args, secrets)
         # The console's own profile (the palette's commands, discovery): the default one.
         settings = next(
             (s for s in profiles if s.profile_name == s.file.default_profile), profiles[0]
         )
         return run_console(settings, read_only=args.read_only, all_profiles=profiles)
-    with _api_settings(args, secrets) as settings:
+    # With --demo, Textual and the console are imported while the server starts.
+    with _api_settings(args, secrets, while_starting=_import_console) as settings:
+        from kostyor_tui.app import run_console
+
         return run_console(settings, read_only=args.read_only)
 
 
@@ -611,16 +614,25 @@ def _run_web(args: argparse.Namespace, secrets: list[str]) -> int:
         )
 
 
+def _import_console() -> None:
+    import kostyor_tui.app  # noqa: F401
+
+
 @contextlib.contextmanager
-def _api_settings(args: argparse.Namespace, secrets: list[str]) -> Iterator[Settings]:
-    """The effective settings; with --demo, pointed at a demo server running meanwhile."""
+def _api_settings(
+    args: argparse.Namespace,
+    secrets: list[str],
+    while_starting: Callable[[], object] = lambda: None,
+) -> Iterator[Settings]:
+    """The effective settings; with --demo, pointed at a demo server running meanwhile
+    (`while_starting` is called while it starts)."""
     if not args.demo:
         settings = _load_settings(args, args.api_url, secrets)
         yield settings
         return
     if args.api_url is not None:
         raise UsageError("--demo runs its own server: leave out --api-url")
-    with _demo_server() as url:
+    with _demo_server(while_starting) as url:
         yield _load_settings(args, url, secrets)
 
 
@@ -656,7 +668,7 @@ def _load_settings(
 
 
 @contextlib.contextmanager
-def _demo_server() -> Iterator[str]:
+def _demo_server(while_starting: Callable[[], object]) -> Iterator[str]:
     """A demo server on a free loopback port, its database in a temporary directory.
 
     It runs as a child process, so that serving and simulating upgrades never
@@ -684,10 +696,16 @@ def _demo_server() -> Iterator[str]:
                 step_seconds=DEMO_STEP_SECONDS,
                 die_with_parent=True,
             )
+            server.spawn()
             try:
-                server.start()
+                while_starting()
+                server.wait_until_serving()
             except RuntimeError as exc:
+                server.stop()
                 raise KostyorTuiError(str(exc), hint="run kostyor-tui serve to see why") from None
+            except BaseException:
+                server.stop()
+                raise
             try:
                 yield server.url
             finally:

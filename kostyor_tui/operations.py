@@ -20,11 +20,10 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kostyor_tui.api.client import KostyorClient, unknown_cluster
 from kostyor_tui.api.errors import Busy, KostyorError, NotFound, ProtocolError, ServerError
-from kostyor_tui.api.models import Cluster, Upgrade
 from kostyor_tui.domain.lifecycle import (
     LIFECYCLE,
     START_BLOCKED_BY,
@@ -37,6 +36,9 @@ from kostyor_tui.domain.lifecycle import (
 from kostyor_tui.domain.statuses import Status
 from kostyor_tui.domain.text import is_secret_name, one_line, redact, redact_urls
 from kostyor_tui.errors import AmbiguousName, KostyorTuiError, Refused
+
+if TYPE_CHECKING:
+    from kostyor_tui.api.models import Cluster, Upgrade
 
 Narrate = Callable[[str], None]
 FORCE_HINT = "send it anyway with --force"

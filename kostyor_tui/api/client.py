@@ -12,12 +12,12 @@ operator's action means, and what to do when it fails, is
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
+from kostyor_tui.api import models
 from kostyor_tui.api.errors import KostyorError, NotFound, ProtocolError, ServerError
-from kostyor_tui.api.models import Cluster, Host, Service, Step, Upgrade
 from kostyor_tui.api.transport import (
     MAX_ANSWER_BYTES,
     Answer,
@@ -30,16 +30,14 @@ from kostyor_tui.api.transport import (
 
 T = TypeVar("T")
 
-_CLUSTERS = TypeAdapter(list[Cluster])
-_HOSTS = TypeAdapter(list[Host])
-_SERVICES = TypeAdapter(list[Service])
-_UPGRADES = TypeAdapter(list[Upgrade])
-_STEPS = TypeAdapter(list[Step])
-_NAMES = TypeAdapter(list[str])
-_CLUSTER = TypeAdapter(Cluster)
-_UPGRADE = TypeAdapter(Upgrade)
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
+
+    from kostyor_tui.api.models import Cluster, Host, Service, Step, Upgrade
 
 _MAX_NAMES_LISTED = 20
+_SMALL_ANSWER = 4096
+_REMEMBERED_LISTS = 16
 
 
 def unknown_cluster(name_or_id: str, clusters: Sequence[Cluster]) -> NotFound:
@@ -91,6 +89,13 @@ class KostyorClient:
         self.timeout = timeout
         # Discovery runs synchronously on the server (docs/kostyor-api.md#quirk-slow-discovery).
         self.discovery_timeout = max(discovery_timeout, timeout)
+        # Per list request, the last answer's fingerprint and what it validated to: the
+        # console re-reads lists of tens of thousands of instances at every poll, mostly
+        # unchanged. `validations` counts the answers validated (not found unchanged).
+        self._last_lists: dict[
+            tuple[str, tuple[tuple[str, str], ...]], tuple[bytes, tuple[Any, ...]]
+        ] = {}
+        self.validations = 0
 
     def close(self) -> None:
         self._transport.close()
@@ -126,10 +131,24 @@ class KostyorClient:
                 hint="check that api_url points at the Kostyor API",
             ) from None
 
-    def _list(self, path: str, key: str, adapter: TypeAdapter[list[T]], what: str) -> list[T]:
+    def _list(
+        self,
+        path: str,
+        key: str,
+        adapter: TypeAdapter[list[T]],
+        what: str,
+        params: Mapping[str, str] | None = None,
+    ) -> list[T]:
         """A list, also from older servers that wrap it: `{"clusters": [...]}`
-        (docs/kostyor-api.md#quirk-wrapped-lists). Ids must be unique."""
-        answer = self._transport.request("GET", path, what=what)
+        (docs/kostyor-api.md#quirk-wrapped-lists). Ids must be unique. An answer the same,
+        byte for byte, as the last one to this request gives the same objects again."""
+        answer = self._transport.request("GET", path, what=what, params=params)
+        request = (path, tuple(sorted(params.items())) if params else ())
+        fingerprint = _fingerprint(answer.body)
+        last = self._last_lists.get(request)
+        if last is not None and last[0] == fingerprint:
+            return list(last[1])
+        self.validations += 1
         noun = f"a list of {key}"
         try:
             items = adapter.validate_json(answer.body)
@@ -139,6 +158,12 @@ class KostyorClient:
                 data = data[key]
             items = self._parse_data(adapter, data, what, noun)
         _check_unique_ids(items, what)
+        # The most recent requests only: a console browsing many clusters keeps only
+        # the last ones' lists (and step log reads, each `?since=` a new request, churn).
+        self._last_lists.pop(request, None)
+        self._last_lists[request] = (fingerprint, tuple(items))
+        while len(self._last_lists) > _REMEMBERED_LISTS:
+            del self._last_lists[next(iter(self._last_lists))]
         return items
 
     def _checking_cluster(self, cluster_id: str, call: Callable[[], T]) -> T:
@@ -159,27 +184,32 @@ class KostyorClient:
     # Clusters
 
     def list_clusters(self) -> list[Cluster]:
-        return self._list("clusters", "clusters", _CLUSTERS, "list clusters")
+        return self._list(
+            "clusters", "clusters", models.adapter(list[models.Cluster]), "list clusters"
+        )
 
     def get_cluster(self, cluster_id: str) -> Cluster:
         what = f"read cluster {cluster_id}"
 
         def call() -> Cluster:
             answer = self._transport.request("GET", f"clusters/{segment(cluster_id)}", what=what)
-            return self._parse(_CLUSTER, answer, "a cluster")
+            return self._parse(models.adapter(models.Cluster), answer, "a cluster")
 
         return self._checking_cluster(cluster_id, call)
 
     def list_hosts(self, cluster_id: str) -> list[Host]:
         what = f"list the hosts of cluster {cluster_id}"
         path = f"clusters/{segment(cluster_id)}/hosts"
-        return self._checking_cluster(cluster_id, lambda: self._list(path, "hosts", _HOSTS, what))
+        return self._checking_cluster(
+            cluster_id, lambda: self._list(path, "hosts", models.adapter(list[models.Host]), what)
+        )
 
     def list_services(self, cluster_id: str) -> list[Service]:
         what = f"list the services of cluster {cluster_id}"
         path = f"clusters/{segment(cluster_id)}/services"
         return self._checking_cluster(
-            cluster_id, lambda: self._list(path, "services", _SERVICES, what)
+            cluster_id,
+            lambda: self._list(path, "services", models.adapter(list[models.Service]), what),
         )
 
     # Discovery
@@ -191,7 +221,9 @@ class KostyorClient:
         data = answer.json()
         if isinstance(data, dict) and isinstance(data.get("methods"), list):
             data = data["methods"]
-        return self._parse_data(_NAMES, data, answer.what, "a list of method names")
+        return self._parse_data(
+            models.adapter(list[str]), data, answer.what, "a list of method names"
+        )
 
     def discover_cluster(
         self, method: str, name: str, parameters: Mapping[str, str] | None = None
@@ -204,7 +236,7 @@ class KostyorClient:
             json_body={"name": name, "method": method, "parameters": dict(parameters or {})},
             timeout=self.discovery_timeout,
         )
-        return self._parse(_CLUSTER, answer, "a cluster")
+        return self._parse(models.adapter(models.Cluster), answer, "a cluster")
 
     # Versions
 
@@ -214,7 +246,9 @@ class KostyorClient:
         return self._checking_cluster(
             cluster_id,
             lambda: self._parse(
-                _NAMES, self._transport.request("GET", path, what=what), "a list of versions"
+                models.adapter(list[str]),
+                self._transport.request("GET", path, what=what),
+                "a list of versions",
             ),
         )
 
@@ -222,7 +256,7 @@ class KostyorClient:
         answer = self._transport.request(
             "GET", "list-upgrade-versions", what="list the known releases"
         )
-        return self._parse(_NAMES, answer, "a list of versions")
+        return self._parse(models.adapter(list[str]), answer, "a list of versions")
 
     # Upgrades
 
@@ -232,15 +266,9 @@ class KostyorClient:
         sent for servers that honour it, and the answer is filtered here either way."""
         what = "list upgrades" if cluster_id is None else f"list the upgrades of {cluster_id}"
         params = {"cluster_id": cluster_id} if cluster_id is not None else None
-        answer = self._transport.request("GET", "upgrades", what=what, params=params)
-        try:
-            upgrades = _UPGRADES.validate_json(answer.body)
-        except ValidationError:
-            data = answer.json()
-            if isinstance(data, dict) and isinstance(data.get("upgrades"), list):
-                data = data["upgrades"]
-            upgrades = self._parse_data(_UPGRADES, data, what, "a list of upgrades")
-        _check_unique_ids(upgrades, what)
+        upgrades = self._list(
+            "upgrades", "upgrades", models.adapter(list[models.Upgrade]), what, params
+        )
         if cluster_id is None:
             return upgrades
         return [upgrade for upgrade in upgrades if upgrade.cluster_id == cluster_id]
@@ -250,7 +278,7 @@ class KostyorClient:
         what = f"read upgrade {upgrade_id}"
         try:
             answer = self._transport.request("GET", f"upgrades/{segment(upgrade_id)}", what=what)
-            return self._parse(_UPGRADE, answer, "an upgrade")
+            return self._parse(models.adapter(models.Upgrade), answer, "an upgrade")
         except (ServerError, ProtocolError, NotFound) as failure:
             # An unknown id gets a 500 from the real server
             # (docs/kostyor-api.md#quirk-unknown-ids): the list tells.
@@ -290,7 +318,7 @@ class KostyorClient:
             what=f"start the upgrade of cluster {cluster_id} to {to_version}",
             json_body=body,
         )
-        return self._parse(_UPGRADE, answer, "an upgrade")
+        return self._parse(models.adapter(models.Upgrade), answer, "an upgrade")
 
     def act_on_upgrade(self, upgrade_id: str, cluster_id: str, action: str) -> None:
         """PUT /upgrades/{id}, once. Its answer is not read: the real server's says nothing
@@ -308,9 +336,19 @@ class KostyorClient:
         what = f"read the steps of upgrade {upgrade_id}"
         path = f"upgrades/{segment(upgrade_id)}/steps" + (f"?since={since}" if since else "")
         try:
-            return self._list(path, "steps", _STEPS, what)
+            return self._list(path, "steps", models.adapter(list[models.Step]), what)
         except NotFound:
             return None
+
+
+def _fingerprint(body: bytes) -> bytes:
+    """What tells two answers apart: a small one itself, a big one's digest (so that the
+    last answers to the console's big reads are not kept twice in memory)."""
+    if len(body) <= _SMALL_ANSWER:
+        return body
+    import hashlib
+
+    return hashlib.blake2b(body, digest_size=32).digest()
 
 
 def _check_unique_ids(items: Sequence[Any], what: str) -> None:

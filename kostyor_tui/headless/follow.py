@@ -23,9 +23,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from kostyor_tui.api.errors import Busy, KostyorError, ServerError, Unreachable
-from kostyor_tui.api.models import Upgrade
 from kostyor_tui.commands import DEFAULT_IDLE_TIMEOUT, upgrade_status_report
 from kostyor_tui.domain.statuses import Status
 from kostyor_tui.errors import (
@@ -38,6 +38,9 @@ from kostyor_tui.errors import (
 )
 from kostyor_tui.operations import Operations
 from kostyor_tui.reports import UpgradeStatusReport
+
+if TYPE_CHECKING:
+    from kostyor_tui.api.models import Upgrade
 
 MAX_BACKOFF = 30.0
 # Gateways answer these while the API behind them restarts.

@@ -11,10 +11,9 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from kostyor_tui.api.client import KostyorClient
-from kostyor_tui.api.models import Cluster
 from kostyor_tui.audit import audit_trail
 from kostyor_tui.commands import DEFAULT_IDLE_TIMEOUT, Command, CommandContext
 from kostyor_tui.config import Settings
@@ -26,6 +25,9 @@ from kostyor_tui.headless.render import OutputOptions, render, render_change
 from kostyor_tui.headless.views import VIEWS, View
 from kostyor_tui.operations import Operations
 from kostyor_tui.reports import UpgradeStatusReport
+
+if TYPE_CHECKING:
+    from kostyor_tui.api.models import Cluster
 
 PROG = "kostyor-tui"
 

@@ -98,6 +98,11 @@ class ServerProcess:
 
     def start(self, timeout: float = 30.0) -> "ServerProcess":
         """Start the process; return once it prints the URL it serves (it is listening then)."""
+        self.spawn()
+        return self.wait_until_serving(timeout)
+
+    def spawn(self) -> None:
+        """Start the process and return at once (`wait_until_serving` waits for it)."""
         self.log_path.write_bytes(b"")
         log = self.log_path.open("ab")
         try:
@@ -111,6 +116,11 @@ class ServerProcess:
             )
         finally:
             log.close()
+
+    def wait_until_serving(self, timeout: float = 30.0) -> "ServerProcess":
+        """Return once the spawned process prints the URL it serves; RuntimeError (and the
+        process killed) if it stops or does not within `timeout` seconds."""
+        assert self.process is not None, "spawn() first"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             match = _URL_LINE.search(self.log_path.read_text(errors="replace"))

@@ -49,7 +49,7 @@ BACKWARD = "rollback"
 BUSY_TIMEOUT_SECONDS = 5
 
 # `PRAGMA user_version`. Version 0 is a file without a version: new, or made before versions.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # The schema now. A column the real Kostyor leaves null may be null here too, so that
 # upstream mode (docs/kostyor-api.md#upstream-mode) stores what the real server stores: an
@@ -78,6 +78,7 @@ CREATE TABLE IF NOT EXISTS services (
 );
 CREATE INDEX IF NOT EXISTS services_by_cluster ON services(cluster_id, name);
 CREATE INDEX IF NOT EXISTS services_by_host ON services(host_id);
+CREATE INDEX IF NOT EXISTS services_listed ON services(cluster_id, name, host_id, id, version);
 CREATE TABLE IF NOT EXISTS upgrades (
     id TEXT PRIMARY KEY,
     cluster_id TEXT NOT NULL REFERENCES clusters(id),
@@ -236,11 +237,41 @@ def _allow_nulls_version_2(db: sqlite3.Connection) -> None:
         db.execute(statement)
 
 
+def _covering_index_version_3(db: sqlite3.Connection) -> None:
+    """Version 3: an index covering the services' list, in the order it is answered in."""
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS services_listed"
+        " ON services(cluster_id, name, host_id, id, version)"
+    )
+
+
 # _MIGRATIONS[n] takes a database from version n to n + 1, inside the opening transaction.
 _MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _create_version_1,
     _allow_nulls_version_2,
+    _covering_index_version_3,
 )
+
+# The big lists, encoded by SQLite as Python's json would (same keys, same order, compact),
+# in the order the API answers them.
+_HOSTS_JSON = """
+SELECT json_group_array(json_object(
+    'id', id, 'hostname', hostname, 'cluster_id', cluster_id, 'services', json(services)))
+FROM (
+    SELECT h.id, h.hostname, h.cluster_id,
+        (SELECT json_group_array(id)
+         FROM (SELECT s.id FROM services s WHERE s.host_id = h.id ORDER BY s.rowid)) AS services
+    FROM hosts h WHERE h.cluster_id = ? ORDER BY h.hostname, h.id
+)
+"""
+_SERVICES_JSON = """
+SELECT json_group_array(json_object(
+    'id', id, 'name', name, 'version', version, 'hosts', json_array(host_id)))
+FROM (
+    SELECT s.id, s.name, s.version, s.host_id FROM services s JOIN hosts h ON h.id = s.host_id
+    WHERE s.cluster_id = ? ORDER BY s.name, h.hostname, s.id
+)
+"""
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 
 
@@ -702,42 +733,28 @@ class Store:
             return dict(self._cluster_row(db, cluster_id))
 
     def list_hosts(self, cluster_id: str) -> list[dict[str, Any]]:
-        with self._read() as db:
-            self._cluster_row(db, cluster_id)
-            rows = db.execute(
-                "SELECT h.id AS host_id, h.hostname, s.id AS service_id"
-                " FROM hosts h LEFT JOIN services s ON s.host_id = h.id"
-                " WHERE h.cluster_id = ? ORDER BY h.hostname, h.id, s.rowid",
-                (cluster_id,),
-            ).fetchall()
-        hosts: list[dict[str, Any]] = []
-        for row in rows:
-            if not hosts or hosts[-1]["id"] != row["host_id"]:
-                hosts.append(
-                    {
-                        "id": row["host_id"],
-                        "hostname": row["hostname"],
-                        "cluster_id": cluster_id,
-                        "services": [],
-                    }
-                )
-            if row["service_id"] is not None:
-                hosts[-1]["services"].append(row["service_id"])
+        hosts: list[dict[str, Any]] = json.loads(self.list_hosts_json(cluster_id))
         return hosts
 
-    def list_services(self, cluster_id: str) -> list[dict[str, Any]]:
-        """One entry per instance (one host each), sorted by name."""
+    def list_hosts_json(self, cluster_id: str) -> bytes:
+        """The hosts' list as the API answers it, encoded by SQLite: for 10,000 hosts, a
+        fraction of the time rows turned into dicts and encoded by Python take."""
         with self._read() as db:
             self._cluster_row(db, cluster_id)
-            rows = db.execute(
-                "SELECT s.id, s.name, s.version, s.host_id FROM services s"
-                " JOIN hosts h ON h.id = s.host_id"
-                " WHERE s.cluster_id = ? ORDER BY s.name, h.hostname, s.id",
-                (cluster_id,),
-            ).fetchall()
-        return [
-            {"id": row[0], "name": row[1], "version": row[2], "hosts": [row[3]]} for row in rows
-        ]
+            (encoded,) = db.execute(_HOSTS_JSON, (cluster_id,)).fetchone()
+        return str(encoded).encode()
+
+    def list_services(self, cluster_id: str) -> list[dict[str, Any]]:
+        services: list[dict[str, Any]] = json.loads(self.list_services_json(cluster_id))
+        return services
+
+    def list_services_json(self, cluster_id: str) -> bytes:
+        """One entry per instance (one host each), sorted by name, as the API answers it,
+        encoded by SQLite (read through the covering index `services_listed`)."""
+        with self._read() as db:
+            self._cluster_row(db, cluster_id)
+            (encoded,) = db.execute(_SERVICES_JSON, (cluster_id,)).fetchone()
+        return str(encoded).encode()
 
     # Upgrades
 

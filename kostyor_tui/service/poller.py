@@ -5,24 +5,49 @@ deriving a big cluster never holds up the keyboard), and tests call it directly.
 A watched cluster whose data cannot have moved is not read again in full: its
 hosts and services (tens of thousands of instances on a big fleet) are re-read
 only when it or its upgrade may be moving, when its upgrades changed, or when
-everything is asked for.
+everything is asked for. And while the engine moves an upgrade on a server that
+keeps a step log (the embedded one), the services are not read in full either:
+the steps since the last poll say which instances changed, and to what
+(`_follow_steps`); a full read comes every `FULL_READ_EVERY` polls, and whenever
+the status moves.
+
+The garbage collector: a big fleet's snapshot is hundreds of thousands of objects
+without reference cycles (freed by reference counting when a newer one replaces
+them), and a full collection traversing them all at every poll would cost more
+than the poll. So the collector is paused while a poll reads and derives, and
+afterwards what is alive is frozen (`gc.freeze`: left out of collections; a
+frozen object is still freed when its last reference goes). Cyclic garbage
+frozen meanwhile is collected by a full pass once the frozen objects have grown
+by `FULL_PASS_GROWTH` since the last pass: memory stays bounded, and full passes
+come as often as garbage accumulates, not at every poll.
 """
 
 from __future__ import annotations
 
+import gc
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from kostyor_tui.api.client import KostyorClient
-from kostyor_tui.api.models import Cluster, Step
+from kostyor_tui.api.models import Cluster, Host, Service, Step, Upgrade
+from kostyor_tui.domain.lifecycle import effective_status, newest_upgrade
+from kostyor_tui.domain.statuses import MOVING
 from kostyor_tui.service.events import describe_changes
 from kostyor_tui.service.snapshots import ClusterSnapshot, build_snapshot, settled
 
 # How much of an upgrade's step log a snapshot keeps: enough for the recent pace and the
 # last failures; the rest was logged as it came.
 STEP_TAIL = 500
+# While an upgrade is followed through its step log, the hosts and services are read in
+# full at least this often (a change made outside the engine shows then).
+FULL_READ_EVERY = 10
+# A full pass once the frozen objects grew by a quarter since the last one (CPython's own
+# rule for its oldest generation, but not set off by each poll's own churn).
+FULL_PASS_GROWTH = 1.25
 
 
 @dataclass(frozen=True)
@@ -35,6 +60,51 @@ class PollResult:
     cpu_seconds: float = 0.0
     # Whether the server keeps a step log (None: not known yet).
     step_log: bool | None = None
+
+
+class _Collector:
+    """The pause and the freezing described above, for any number of pollers."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pausing = 0
+        self._was_enabled = True
+        # Objects frozen right after the last full pass (None: no poll yet).
+        self._frozen_after_pass: int | None = None
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        with self._lock:
+            if self._pausing == 0:
+                self._was_enabled = gc.isenabled()
+                gc.disable()
+            self._pausing += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._pausing -= 1
+                if self._pausing == 0:
+                    self._freeze()
+                    if self._was_enabled:
+                        gc.enable()
+
+    def _freeze(self) -> None:
+        gc.freeze()
+        frozen = gc.get_freeze_count()
+        if self._frozen_after_pass is None:
+            self._frozen_after_pass = frozen
+        elif frozen > self._frozen_after_pass * FULL_PASS_GROWTH:
+            gc.unfreeze()
+            gc.collect()
+            gc.freeze()
+            self._frozen_after_pass = gc.get_freeze_count()
+        else:
+            # Shrunk (a smaller cluster shown): the growth is counted from the smaller.
+            self._frozen_after_pass = min(self._frozen_after_pass, frozen)
+
+
+_collector = _Collector()
 
 
 def poll(
@@ -50,6 +120,20 @@ def poll(
     """Read and derive one poll; raises the client's errors. `step_log`: whether the
     server keeps a step log, as far as is known (None: it is found out)."""
     cpu_start = time.thread_time()
+    with _collector.paused():
+        return _poll(client, watched, previous, releases, everything, clock, step_log, cpu_start)
+
+
+def _poll(
+    client: KostyorClient,
+    watched: Sequence[str],
+    previous: Mapping[str, ClusterSnapshot],
+    releases: tuple[str, ...],
+    everything: bool,
+    clock: Callable[[], datetime],
+    step_log: bool | None,
+    cpu_start: float,
+) -> PollResult:
     clusters = tuple(client.list_clusters())
     if not releases:
         releases = tuple(client.list_all_versions())
@@ -89,16 +173,66 @@ def _poll_cluster(
         and old.upgrades == tuple(upgrades)
     ):
         return old
-    hosts = client.list_hosts(cluster_id)
-    services = client.list_services(cluster_id)
+    followed = None if everything else _follow_steps(client, cluster, old, upgrades)
+    if followed is not None:
+        hosts, services, read = followed
+    else:
+        hosts = tuple(client.list_hosts(cluster_id))
+        services = tuple(client.list_services(cluster_id))
     if old is not None and old.same_data(cluster, hosts, services, upgrades):
         return old
     now = clock()
     new = build_snapshot(cluster, hosts, services, upgrades, now, releases, old)
     new_steps: list[Step] = []
-    if new.upgrade is not None and new.upgrade.id is not None and step_log is not False:
+    if followed is not None and old is not None:
+        tail = (*(old.steps or ()), *read)[-STEP_TAIL:]
+        new = replace(
+            new,
+            steps=tail,
+            steps_seen=old.steps_seen + len(read),
+            followed_polls=old.followed_polls + 1,
+        )
+        new_steps = read
+    elif new.upgrade is not None and new.upgrade.id is not None and step_log is not False:
         new, new_steps = _with_steps(client, new, old, new.upgrade.id)
     return replace(new, events=tuple(describe_changes(old, new, now, new_steps)))
+
+
+def _follow_steps(
+    client: KostyorClient,
+    cluster: Cluster,
+    old: ClusterSnapshot | None,
+    upgrades: Sequence[Upgrade],
+) -> tuple[tuple[Host, ...], tuple[Service, ...], list[Step]] | None:
+    """While the engine moves an upgrade of a server that keeps a step log, the hosts stay
+    and the services change only as its steps say: `old`'s hosts, and its services with
+    the versions the steps since `old` left them at, and those steps. None when that
+    cannot be trusted (a full read then): no step log, another upgrade, the status moved
+    (a rollback began, the upgrade ended), or `FULL_READ_EVERY` polls followed so."""
+    if (
+        old is None
+        or old.steps is None
+        or old.upgrade is None
+        or old.status not in MOVING
+        or old.followed_polls + 1 >= FULL_READ_EVERY
+        or old.cluster != cluster
+    ):
+        return None
+    upgrade = newest_upgrade(upgrades)
+    if upgrade is None or upgrade.id != old.upgrade.id:
+        return None
+    if effective_status(upgrade, cluster) is not old.status:
+        return None
+    read = client.upgrade_steps(upgrade.id or "", since=old.steps_seen)
+    if read is None:
+        return None
+    services = list(old.services)
+    where = {service.id: index for index, service in enumerate(services) if service.id}
+    for step in read:
+        index = where.get(step.service_id) if step.outcome == "done" and step.service_id else None
+        if index is not None and step.version_after is not None:
+            services[index] = services[index].model_copy(update={"version": step.version_after})
+    return old.hosts, tuple(services), read
 
 
 def _with_steps(

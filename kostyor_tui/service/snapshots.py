@@ -65,6 +65,9 @@ class ClusterSnapshot:
     # steps None when the server keeps no step log.
     steps: tuple[Step, ...] | None = None
     steps_seen: int = 0
+    # Polls since the hosts and services were last read in full (the ones between
+    # followed the upgrade through its step log: docs of `service.poller`).
+    followed_polls: int = 0
 
     @property
     def progress_reported(self) -> bool:

@@ -1,7 +1,11 @@
 """A DataTable updated in place: rows are keyed, and a poll only touches changed cells.
 
 Rebuilding a table of thousands of rows on every poll freezes input; comparing
-rows and calling `update_cell` for what changed does not.
+rows and updating only the cells that changed does not. And only the rows that
+changed are drawn again: DataTable's `update_cell` throws away the rendering of
+every visible row (each costs milliseconds to draw again), so with the Textual
+this was measured with the cells are set and only their rows' cached rendering
+is forgotten (the private side, guarded: any other Textual gets `update_cell`).
 """
 
 from collections.abc import Hashable, Iterable, Sequence
@@ -11,17 +15,19 @@ from typing import ClassVar
 from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.geometry import Region
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
 Row = tuple[object, ...]
 
-# The one use of DataTable's private side (`_update_dimensions`, below): skipping its
-# re-measuring of every new cell, a third of a second for 2,000 hosts. It is done only
-# with the Textual it was written and measured for (benchmarks/RESULTS.md); any other
-# keeps DataTable's own measuring.
+# DataTable's private side is used twice: `_update_dimensions` (below), skipping its
+# re-measuring of every new cell, a third of a second for 2,000 hosts; and its render
+# caches (`_forget_rows`), so that a changed cell redraws its row only. Both only with
+# the Textual they were written and measured for (benchmarks/RESULTS.md); any other
+# keeps DataTable's own measuring and redrawing.
 _MEASURED_WITH_TEXTUAL = "8.2.8"
-_SKIP_REMEASURING = version("textual") == _MEASURED_WITH_TEXTUAL
+_PRIVATE_SIDE_KNOWN = version("textual") == _MEASURED_WITH_TEXTUAL
 
 
 def cell_width(value: object) -> int:
@@ -46,7 +52,11 @@ class KeyedTable(DataTable[object]):
         self._column_spec = tuple(columns)
         self._column_keys = tuple(key for _, key in self._column_spec)
         self._order: list[str] = []
+        self._index: dict[str, int] = {}
         self._rows: dict[str, Row] = {}
+        # Rows drawn again because their cells changed (not counting rebuilds): public,
+        # so that tests can see that an update touches only what changed.
+        self.rows_redrawn = 0
         for label, key in self._column_spec:
             self.add_column(label, key=key)
 
@@ -71,6 +81,7 @@ class KeyedTable(DataTable[object]):
         for spec in self.columns.values():
             spec.content_width = cell_width(spec.label)
         self._order = keys
+        self._index = {key: index for index, key in enumerate(keys)}
         self._rows = dict(rows)
         self._widen(
             (column, cells[index])
@@ -80,7 +91,7 @@ class KeyedTable(DataTable[object]):
         for key, cells in rows:
             self.add_row(*cells, key=key)
         if cursor_key in self._rows:
-            self.move_cursor(row=self._order.index(cursor_key), animate=False)
+            self.move_cursor(row=self._index[cursor_key], animate=False)
         return len(rows) * len(self._column_spec)
 
     def _update_cells(self, rows: Sequence[tuple[str, Row]]) -> int:
@@ -96,14 +107,51 @@ class KeyedTable(DataTable[object]):
                 )
                 self._rows[key] = cells
         widened = self._widen((column, value) for _, column, value in updates)
-        for key, column, value in updates:
-            self.update_cell(key, column, value)
+        changed_rows = {key for key, _, _ in updates}
+        self.rows_redrawn += len(changed_rows)
+        if _PRIVATE_SIDE_KNOWN:
+            for key, column, value in updates:
+                self._data[RowKey(key)][ColumnKey(column)] = value
+            if widened:
+                self._update_count += 1  # every row is drawn again, at the new widths
+            else:
+                self._forget_rows(changed_rows)
+        else:
+            for key, column, value in updates:
+                self.update_cell(key, column, value)
         if widened:
             # DataTable recomputes its scrollable width when asked to (the guarded
-            # private side, see _SKIP_REMEASURING).
+            # private side, see _PRIVATE_SIDE_KNOWN).
             self._require_update_dimensions = True
             self.refresh(layout=True)
         return len(updates)
+
+    def _forget_rows(self, keys: set[str]) -> None:
+        """Forget the cached rendering of these rows (and only theirs), and redraw them.
+        Every row is one line high: row i is line i below the header."""
+        row_keys = {RowKey(key) for key in keys}
+        indexes = {self._index[key] for key in keys}
+        # LRUCache has no iteration of its own: its keys() is a view of its dict.
+        row_render_keys = list(self._row_render_cache.keys())
+        for row_key in row_render_keys:
+            if row_key[0] in row_keys:
+                self._row_render_cache.discard(row_key)
+        cell_keys = list(self._cell_render_cache.keys())
+        for cell_key in cell_keys:
+            if cell_key[0] in row_keys:
+                self._cell_render_cache.discard(cell_key)
+        renderable_keys = list(self._row_renderable_cache.keys())
+        for renderable_key in renderable_keys:
+            if renderable_key[1] in indexes:
+                self._row_renderable_cache.discard(renderable_key)
+        self._line_cache.clear()
+        header = self.header_height if self.show_header else 0
+        width = max(self.size.width, self.virtual_size.width)
+        window = self.window_region
+        for index in indexes:
+            region = Region(0, header + index, width, 1)
+            if window.overlaps(region):
+                self.refresh(region.translate(-self.scroll_offset))
 
     def _widen(self, cells: Iterable[tuple[str, object]]) -> bool:
         """Widen columns to fit these (column, value) cells now; True if any grew.
@@ -128,7 +176,7 @@ class KeyedTable(DataTable[object]):
         # Every row here is one line high and `_widen` sized the columns for each
         # cell before it was added: DataTable measuring every new cell again would
         # find the same widths.
-        super()._update_dimensions(() if _SKIP_REMEASURING else new_rows)
+        super()._update_dimensions(() if _PRIVATE_SIDE_KNOWN else new_rows)
 
     @property
     def cursor_key(self) -> str | None:
@@ -139,7 +187,7 @@ class KeyedTable(DataTable[object]):
     def select_key(self, key: str) -> bool:
         if key not in self._rows:
             return False
-        self.move_cursor(row=self._order.index(key), animate=False)
+        self.move_cursor(row=self._index[key], animate=False)
         return True
 
     def row_cells(self, key: Hashable) -> Row | None:

@@ -52,3 +52,18 @@ def test_a_demo_server_stops_when_its_parent_is_killed(tmp_path: Path) -> None:
         parent.wait(10)
         if server_pid is not None and not _gone(server_pid):
             os.kill(server_pid, signal.SIGKILL)
+
+
+def test_spawn_returns_at_once_and_wait_until_serving_gives_the_url(tmp_path: Path) -> None:
+    # --demo imports the console between the two: the server starts meanwhile.
+    from kostyor_tui.server.process import ServerProcess
+
+    server = ServerProcess(tmp_path / "k.sqlite3", seed="demo")
+    server.spawn()
+    try:
+        assert server.url == ""
+        assert server.wait_until_serving() is server
+        names = [c["name"] for c in httpx.get(f"{server.url}/clusters").json()]
+        assert "home_lab" in names
+    finally:
+        server.stop()

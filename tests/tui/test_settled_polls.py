@@ -2,10 +2,11 @@
 
 The console polls through a real recording proxy (`FaultProxy`, relaying every
 request to the embedded server), which counts the requests: one GET /clusters
-per poll, and the GETs of the watched cluster's services.
+per poll, the GETs of the watched cluster's services, and of its upgrade's steps.
 """
 
 from kostyor_tui.domain.statuses import Status
+from kostyor_tui.service.poller import FULL_READ_EVERY
 from tests.support.faultproxy import FaultProxy
 from tests.tui.conftest import select_cluster, start_upgrade_via_dialog, upgrade_status, wait_for
 
@@ -33,10 +34,13 @@ async def test_a_settled_cluster_is_re_read_only_when_it_may_have_moved(server_f
             await pilot.press("r")
             await wait_for(pilot, lambda: proxy.count("GET", services) > read, "r to re-read")
 
-            # Moving: the services are read at every poll while the upgrade runs, and
-            # every instance's move is seen, to the end.
+            # Moving: every poll follows the upgrade, through the server's step log (its
+            # steps since the last poll), with the services read in full at least every
+            # FULL_READ_EVERY polls; every instance's move is seen, to the end.
+            steps = r"^/upgrades/[^/]+/steps"
             await start_upgrade_via_dialog(pilot, app)
             polls_before, reads_before = polls(), proxy.count("GET", services)
+            steps_before = proxy.count("GET", steps)
             await wait_for(
                 pilot,
                 lambda: upgrade_status(app, cluster_id) is Status.SUCCEEDED,
@@ -46,8 +50,10 @@ async def test_a_settled_cluster_is_re_read_only_when_it_may_have_moved(server_f
             assert done.services_upgraded == done.services_total > 0
             moving_polls = polls() - polls_before
             assert moving_polls >= 3
-            # Every poll but the one that saw the end re-read the services.
-            assert proxy.count("GET", services) - reads_before >= moving_polls - 1
+            # Every poll but the one that saw the end read the new steps.
+            assert proxy.count("GET", steps) - steps_before >= moving_polls - 1
+            full_reads = proxy.count("GET", services) - reads_before
+            assert full_reads >= (moving_polls - 1) // FULL_READ_EVERY
 
             # Settled again: its services are no longer read at every poll.
             await wait_for(pilot, lambda: app.service.connection.polling_since is None, "a poll")

@@ -1,9 +1,4 @@
-"""Pydantic models of the Kostyor API objects.
-
-Every field may be null on the wire, and unknown fields are ignored. Ids are
-kept as strings whatever JSON type the server used. `status` is normalised to
-`Status`; the server's own spelling stays in `raw_status`.
-"""
+"""What the API models share: their configuration, field types and status handling."""
 
 from datetime import datetime
 from typing import Annotated, Any
@@ -41,7 +36,7 @@ class ApiModel(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, coerce_numbers_to_str=True)
 
 
-class _WithStatus(ApiModel):
+class WithStatus(ApiModel):
     status: Status = Status.UNKNOWN
     raw_status: str | None = None
 
@@ -56,50 +51,3 @@ class _WithStatus(ApiModel):
                 "status": normalize_status(raw),
             }
         return data
-
-
-class Cluster(_WithStatus):
-    id: Id = None
-    name: Text = None
-    version: Text = None
-
-
-class Host(ApiModel):
-    id: Id = None
-    hostname: Text = None
-    cluster_id: Id = None
-    services: IdList = []
-
-
-class Service(ApiModel):
-    id: Id = None
-    name: Text = None
-    version: Text = None
-    hosts: IdList = []
-
-
-class Upgrade(_WithStatus):
-    id: Id = None
-    cluster_id: Id = None
-    from_version: Text = None
-    to_version: Text = None
-    upgrade_start_time: Timestamp = None
-    upgrade_end_time: Timestamp = None
-    # Sent by the embedded server only; the real one does not say.
-    engine: Text = None
-    driver: Text = None
-
-
-class Step(ApiModel):
-    """One step the engine committed or attempted (`GET /upgrades/{id}/steps`: the embedded
-    server has this step log; the real server does not)."""
-
-    position: int | None = None
-    service_id: Id = None
-    service: Text = None
-    hostname: Text = None
-    direction: Text = None  # "upgrade" or "rollback"
-    outcome: Text = None  # "done" or "failed"
-    version_before: Text = None
-    version_after: Text = None
-    at: Timestamp = None

@@ -1,0 +1,66 @@
+"""The poller and the garbage collector: paused while a poll reads and derives, what is
+alive frozen after it, and a full pass once the frozen objects have grown by
+`FULL_PASS_GROWTH` (so that cyclic garbage frozen meanwhile is collected after all)."""
+
+import gc
+import weakref
+from collections.abc import Iterator
+
+import pytest
+
+from kostyor_tui.api.client import KostyorClient
+from kostyor_tui.errors import KostyorTuiError
+from kostyor_tui.service import poller
+
+
+@pytest.fixture(autouse=True)
+def _unfrozen_after() -> Iterator[None]:
+    yield
+    gc.unfreeze()
+    gc.enable()
+
+
+class Cyclic:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def _garbage() -> weakref.ref[Cyclic]:
+    """A reference cycle nothing else refers to: only the collector can free it."""
+    return weakref.ref(Cyclic())
+
+
+def test_what_a_poll_leaves_alive_is_frozen_out_of_the_collectors_reach(server, monkeypatch):
+    monkeypatch.setattr(poller, "FULL_PASS_GROWTH", 100.0)
+    with KostyorClient(server.url) as client:
+        poller.poll(client, [], {}, (), everything=True)
+        alive = _garbage()
+        poller.poll(client, [], {}, (), everything=True)
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > 0
+        gc.collect()
+        assert alive() is not None  # frozen: no collection pays for it
+
+
+def test_frozen_garbage_is_collected_once_the_frozen_objects_grew(server, monkeypatch):
+    monkeypatch.setattr(poller, "FULL_PASS_GROWTH", 0.0)  # any growth at all
+    with KostyorClient(server.url) as client:
+        poller.poll(client, [], {}, (), everything=True)
+        alive = _garbage()
+        poller.poll(client, [], {}, (), everything=True)
+        assert alive() is None
+        assert gc.isenabled()
+
+
+def test_a_failed_poll_leaves_the_collector_enabled():
+    client = KostyorClient("http://127.0.0.1:9/", timeout=2)
+    with client, pytest.raises(KostyorTuiError):
+        poller.poll(client, [], {}, (), everything=True)
+    assert gc.isenabled()
+
+
+def test_a_collector_disabled_by_someone_else_stays_disabled(server):
+    gc.disable()
+    with KostyorClient(server.url) as client:
+        poller.poll(client, [], {}, (), everything=True)
+    assert not gc.isenabled()
