@@ -125,6 +125,9 @@ class FleetScreen(Screen[None]):
     """A section per endpoint; the keys act on the section that has the focus. Its CSS,
     `fleet.tcss`, is loaded by the app."""
 
+    # A cluster table, never a filter box: a key typed into it would not reach the bindings.
+    AUTO_FOCUS = "#cluster-table"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("o", "open_upgrade", "Upgrade view", id="fleet.open_upgrade"),
         Binding("u", "start_upgrade", "Start upgrade", id="fleet.start_upgrade"),

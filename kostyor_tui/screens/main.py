@@ -23,6 +23,11 @@ HIGHLIGHT_SETTLE = 0.15
 
 
 class MainScreen(Screen[None]):
+    # Never the filter box: a key typed into it would not reach the bindings. The first
+    # focusable widget is what Textual focuses when the screen is (re)activated, which can
+    # come before on_mount's focus() takes.
+    AUTO_FOCUS = "#cluster-table"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("o", "open_upgrade", "Upgrade view", id="main.open_upgrade"),
         Binding("u", "start_upgrade", "Start upgrade", id="main.start_upgrade"),

@@ -36,6 +36,11 @@ ACTION_LABELS: dict[str, str] = {
 class UpgradeScreen(Screen[None]):
     """Watches one cluster's newest upgrade."""
 
+    # Never the host search box (it is the first focusable widget): a key typed into it
+    # would not reach the bindings. Textual focuses this when the screen is activated,
+    # which can come before on_mount's focus() takes.
+    AUTO_FOCUS = "#upgrade-hosts"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="upgrade.back"),
         Binding("p", "upgrade('pause')", "Pause", id="upgrade.pause"),

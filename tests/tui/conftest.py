@@ -12,6 +12,7 @@ from textual.widgets import Button
 from kostyor_tui.app import KostyorApp
 from kostyor_tui.config import Settings, load_settings
 from kostyor_tui.domain.statuses import Status
+from kostyor_tui.screens.confirm import ConfirmScreen
 from kostyor_tui.screens.main import MainScreen
 from kostyor_tui.screens.start_upgrade import StartUpgradeScreen
 from kostyor_tui.screens.upgrade import UpgradeScreen
@@ -81,6 +82,15 @@ async def select_cluster(pilot: Pilot[object], app: KostyorApp, name: str) -> st
     )
     await pilot.pause()
     return cluster_id
+
+
+def confirmation(app: KostyorApp) -> ConfirmScreen | None:
+    """The confirmation on top, once its dialog is composed: the screen is pushed a moment
+    before its widgets can be queried."""
+    screen = app.screen
+    if isinstance(screen, ConfirmScreen) and screen.query("#confirm-no"):
+        return screen
+    return None
 
 
 def upgrade_status(app: KostyorApp, cluster_id: str) -> Status | None:

@@ -24,7 +24,6 @@ from kostyor_tui.cli import main
 from kostyor_tui.commands import COMMANDS
 from kostyor_tui.domain.lifecycle import ACTIONS, LIFECYCLE
 from kostyor_tui.domain.statuses import Status
-from kostyor_tui.screens.confirm import ConfirmScreen
 from kostyor_tui.screens.report import ReportScreen, report_table
 from kostyor_tui.screens.upgrade import UpgradeScreen
 from kostyor_tui.server.runner import BackgroundServer
@@ -38,7 +37,7 @@ from tests.server.waiting import (
     wait_for_steps,
 )
 from tests.support.servers import running_server
-from tests.tui.conftest import select_cluster, wait_for
+from tests.tui.conftest import confirmation, select_cluster, wait_for
 
 # name -> the status its newest upgrade is frozen in (None: it never had one)
 STATES = {
@@ -223,7 +222,7 @@ async def test_every_refused_action_is_refused_alike_in_both_faces(
             await pilot.press(
                 {"pause": "p", "continue": "c", "rollback": "b", "cancel": "x"}[action]
             )
-            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the refusal")
+            await wait_for(pilot, lambda: confirmation(app), "the refusal")
             detail = str(app.screen.query_one("#confirm-detail", Label).render())
             assert detail.startswith(expected[cluster, action] + ". "), (cluster, action, detail)
             await pilot.press("escape")  # No: nothing is sent

@@ -6,12 +6,12 @@ from textual.widgets import Button, Input
 
 from kostyor_tui.domain.statuses import Status
 from kostyor_tui.errors import Refused
-from kostyor_tui.screens.confirm import ConfirmScreen
 from kostyor_tui.screens.main import MainScreen
 from kostyor_tui.widgets.status_header import StatusHeader
 from tests.support.servers import running_server
 from tests.tui.conftest import (
     Notices,
+    confirmation,
     select_cluster,
     start_upgrade_via_dialog,
     upgrade_status,
@@ -132,7 +132,7 @@ async def test_rollback_through_the_confirmation(server_factory, make_app):
             "a first upgraded instance",
         )
         await pilot.press("b")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        await wait_for(pilot, lambda: confirmation(app), "the confirmation")
         confirm = app.screen
         assert "home_lab" in str(confirm.query_one("#confirm-question").render())
         # The safe answer is the default: "No" has the focus.
@@ -163,7 +163,7 @@ async def test_answering_no_to_cancel_keeps_the_upgrade_running(server_factory, 
         cluster_id = await select_cluster(pilot, app, "home_lab")
         screen = await start_upgrade_via_dialog(pilot, app)
         await pilot.press("x")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        await wait_for(pilot, lambda: confirmation(app), "the confirmation")
         assert "Cancel the upgrade of home_lab" in str(
             app.screen.query_one("#confirm-question").render()
         )

@@ -12,7 +12,6 @@ import pytest
 from textual.widgets import Input, Label
 
 from kostyor_tui.domain.statuses import Status
-from kostyor_tui.screens.confirm import ConfirmScreen
 from kostyor_tui.screens.main import MainScreen
 from kostyor_tui.screens.upgrade import UpgradeScreen
 from kostyor_tui.server import store as server_store
@@ -22,6 +21,7 @@ from tests.support.servers import running_server
 from tests.tui import fixed_fleet
 from tests.tui.conftest import (
     Notices,
+    confirmation,
     select_cluster,
     start_upgrade_via_dialog,
     upgrade_status,
@@ -100,7 +100,7 @@ async def test_a_cancelled_upgrade_looks_finished(server_factory, make_app):
             "two upgraded instances",
         )
         await pilot.press("x")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+        await wait_for(pilot, lambda: confirmation(app), "the question")
         await pilot.press("y")
         await wait_for(pilot, lambda: upgrade_status(app, cluster_id) is Status.CANCELLED, "cancel")
         await wait_for(pilot, lambda: step_line(screen).startswith("■ Cancelled"), "the end")
@@ -130,7 +130,7 @@ async def test_a_rolled_back_upgrade_looks_finished_and_its_rollback_had_its_own
             "four upgraded instances",
         )
         await pilot.press("b")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+        await wait_for(pilot, lambda: confirmation(app), "the question")
         await pilot.press("y")
         await wait_for(
             pilot,
@@ -192,7 +192,7 @@ async def test_the_eta_counts_neither_a_cancelled_run_nor_an_outage(
             earlier = app.service.snapshot(cluster_id).upgrade.id
             drive(first, earlier, 20)
             await pilot.press("x")
-            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+            await wait_for(pilot, lambda: confirmation(app), "the question")
             await pilot.press("y")
             await wait_for(
                 pilot, lambda: upgrade_status(app, cluster_id) is Status.CANCELLED, "cancel"
@@ -294,7 +294,7 @@ async def test_an_invalid_key_says_why(server_factory, make_app):
             app.screen.active_bindings["c"].binding.action != "upgrade('continue')"
         )
         await pilot.press("c")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the answer")
+        await wait_for(pilot, lambda: confirmation(app), "the answer")
         question = rendered(app.screen.query_one("#confirm-question"))
         detail = rendered(app.screen.query_one("#confirm-detail"))
         assert "continue" in question and "home_lab" in question

@@ -18,7 +18,6 @@ from textual.pilot import Pilot
 from kostyor_tui.app import KostyorApp
 from kostyor_tui.domain.order import NODE_BY_NODE
 from kostyor_tui.domain.statuses import Status
-from kostyor_tui.screens.confirm import ConfirmScreen
 from kostyor_tui.screens.discover import DiscoverScreen
 from kostyor_tui.screens.help import HelpScreen
 from kostyor_tui.screens.main import MainScreen
@@ -27,7 +26,7 @@ from kostyor_tui.screens.upgrade import UpgradeScreen
 from kostyor_tui.server.runner import BackgroundServer
 from kostyor_tui.server.store import FORWARD
 from kostyor_tui.server.topology import role_based_hosts
-from tests.tui.conftest import make_settings, select_cluster, wait_for
+from tests.tui.conftest import confirmation, make_settings, select_cluster, wait_for
 
 KEYS = [
     "ctrl+p",
@@ -108,13 +107,13 @@ async def discover_dialog(pilot: Pilot[object], app: KostyorApp) -> object:
     return await wait_for(pilot, lambda: isinstance(app.screen, DiscoverScreen), "dialog")
 
 
-async def confirmation(pilot: Pilot[object], app: KostyorApp) -> object:
+async def confirm_dialog(pilot: Pilot[object], app: KostyorApp) -> object:
     # staging's upgrade has finished: a rollback is refused, and the console asks whether
     # to send it anyway.
     await upgrade_view(pilot, app)
     await wait_for(pilot, lambda: app.service.snapshot(app.current_cluster_id()), "its upgrade")
     await pilot.press("b")
-    return await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+    return await wait_for(pilot, lambda: confirmation(app), "the question")
 
 
 STARTS: list[Start] = [
@@ -125,7 +124,7 @@ STARTS: list[Start] = [
     palette,
     start_dialog,
     discover_dialog,
-    confirmation,
+    confirm_dialog,
 ]
 
 

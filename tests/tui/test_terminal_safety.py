@@ -11,12 +11,11 @@ from contextlib import contextmanager
 
 from textual.app import App
 
-from kostyor_tui.screens.confirm import ConfirmScreen
 from kostyor_tui.screens.upgrade import UpgradeScreen
 from kostyor_tui.widgets.keyed_table import KeyedTable
 from tests.support.canned import Answer, canned_server, json_answer
 from tests.tui import fixed_fleet
-from tests.tui.conftest import Notices, wait_for
+from tests.tui.conftest import Notices, confirmation, wait_for
 
 HOSTILE = "\x1b]0;pwned\x07home\x1b]52;c;cHduZWQ=\x07lab\x1b[2J\nsecond line"
 RAW = ("\x1b", "\x07", "\x9b", "\x9d")
@@ -87,7 +86,7 @@ async def test_no_escape_sequence_from_a_cluster_name_reaches_the_terminal(make_
             )
             assert_nothing_raw(app, "the upgrade view")
             await pilot.press("b")
-            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+            await wait_for(pilot, lambda: confirmation(app), "the question")
             await pilot.pause()
             assert_nothing_raw(app, "the rollback question")
             await pilot.press("escape")

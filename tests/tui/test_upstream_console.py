@@ -13,13 +13,13 @@ from textual.widgets import Button, Input, Label, Select
 
 from kostyor_tui.app import KostyorApp
 from kostyor_tui.domain.statuses import Status
-from kostyor_tui.screens.confirm import ConfirmScreen
 from kostyor_tui.screens.discover import DiscoverScreen
 from kostyor_tui.screens.start_upgrade import StartUpgradeScreen
 from kostyor_tui.screens.upgrade import UpgradeScreen
 from kostyor_tui.server.runner import BackgroundServer
 from tests.tui.conftest import (
     Notices,
+    confirmation,
     select_cluster,
     start_upgrade_via_dialog,
     upgrade_status,
@@ -34,7 +34,7 @@ def label_text(screen: Any, selector: str) -> str:
 async def confirm(pilot: Any, app: KostyorApp, key: str) -> str:
     """Press an action's key on the upgrade screen, answer yes; the confirmation's text."""
     await pilot.press(key)
-    await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+    await wait_for(pilot, lambda: confirmation(app), "the confirmation")
     detail = label_text(app.screen, "#confirm-detail")
     await pilot.press("y")
     await wait_for(pilot, lambda: isinstance(app.screen, UpgradeScreen), "back to the upgrade")
