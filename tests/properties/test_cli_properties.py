@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from kostyor_tui.cli import main, main_parser
@@ -134,6 +134,8 @@ def _run(argv: list[str]) -> tuple[int, str, str]:
     equals_form=st.booleans(),
     well_formed=st.none() | well_formed_command_lines(),
 )
+# --debug reaching the network: its lines on stderr are not errors.
+@example(name="list-clusters", rest=["--debug"], equals_form=False, well_formed=None)
 def test_any_headless_command_line_ends_in_a_documented_exit_code(
     offline_config: Path,
     name: str,
@@ -153,8 +155,10 @@ def test_any_headless_command_line_ends_in_a_documented_exit_code(
     assert "Traceback" not in stderr
     lines = [line for line in stderr.splitlines() if line]
     errors = [line for line in lines if line.startswith("kostyor-tui: error: ")]
-    # Besides the error, stderr may only carry warnings (--insecure says it is insecure).
-    assert all(line.startswith("kostyor-tui: warning: ") for line in lines if line not in errors)
+    # Besides the error, stderr may only carry warnings (--insecure says it is insecure),
+    # and with --debug the HTTP exchange.
+    others = ("kostyor-tui: warning: ",) + (("kostyor-tui: debug: ",) if "--debug" in argv else ())
+    assert all(line.startswith(others) for line in lines if line not in errors), stderr
     # argparse --help/--version exit 0; every failure is one "error:" line.
     assert len(errors) == (1 if code != 0 else 0), stderr
 
