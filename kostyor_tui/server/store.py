@@ -49,7 +49,7 @@ BACKWARD = "rollback"
 BUSY_TIMEOUT_SECONDS = 5
 
 # `PRAGMA user_version`. Version 0 is a file without a version: new, or made before versions.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # The schema now. A column the real Kostyor leaves null may be null here too, so that
 # upstream mode (docs/kostyor-api.md#upstream-mode) stores what the real server stores: an
@@ -118,6 +118,11 @@ CREATE TABLE IF NOT EXISTS step_log (
 -- The database itself refuses a step done twice.
 CREATE UNIQUE INDEX IF NOT EXISTS one_done_step
     ON step_log(upgrade_id, position, direction) WHERE outcome = 'done';
+-- An upgrade's steps since one (GET /upgrades/{id}/steps?since=), and the failures the
+-- engine counts before each step: without these both scan the whole log.
+CREATE INDEX IF NOT EXISTS step_log_by_upgrade ON step_log(upgrade_id, id);
+CREATE INDEX IF NOT EXISTS step_log_failures
+    ON step_log(upgrade_id, host_id, position) WHERE outcome = 'failed';
 """
 
 # Version 1, as it was: every version and status NOT NULL.
@@ -245,11 +250,21 @@ def _covering_index_version_3(db: sqlite3.Connection) -> None:
     )
 
 
+def _step_log_indexes_version_4(db: sqlite3.Connection) -> None:
+    """Version 4: the step log read by upgrade, and its failures counted, by index."""
+    db.execute("CREATE INDEX IF NOT EXISTS step_log_by_upgrade ON step_log(upgrade_id, id)")
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS step_log_failures"
+        " ON step_log(upgrade_id, host_id, position) WHERE outcome = 'failed'"
+    )
+
+
 # _MIGRATIONS[n] takes a database from version n to n + 1, inside the opening transaction.
 _MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _create_version_1,
     _allow_nulls_version_2,
     _covering_index_version_3,
+    _step_log_indexes_version_4,
 )
 
 # The big lists, encoded by SQLite as Python's json would (same keys, same order, compact),

@@ -50,14 +50,18 @@ def test_the_encoded_lists_are_what_python_would_encode(tmp_path: Path) -> None:
     assert {service["version"] for service in listed_services} == {"mitaka"}
 
 
-def test_an_older_database_gets_the_covering_index(tmp_path: Path) -> None:
+def test_an_older_database_gets_the_indexes_of_later_versions(tmp_path: Path) -> None:
+    """Version 3 added the services' covering index, version 4 the step log's (without
+    them the engine's failure count and steps?since scan the whole log)."""
     path = tmp_path / "k.sqlite3"
     store = Store(path)
     store.initialize()
     store.close()
+    added = {"services_listed", "step_log_by_upgrade", "step_log_failures"}
     with sqlite3.connect(path) as db:
-        db.execute("DROP INDEX services_listed")
-        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+        for index in added:
+            db.execute(f"DROP INDEX {index}")
+        db.execute("PRAGMA user_version = 2")
     db.close()
     reopened = Store(path)
     reopened.initialize()
@@ -65,6 +69,15 @@ def test_an_older_database_gets_the_covering_index(tmp_path: Path) -> None:
     with sqlite3.connect(path) as db:
         indexes = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
         version = db.execute("PRAGMA user_version").fetchone()[0]
+        failures_plan = " ".join(
+            str(row[-1])
+            for row in db.execute(
+                "EXPLAIN QUERY PLAN SELECT COUNT(*) FROM step_log"
+                " WHERE upgrade_id = ? AND host_id = ? AND outcome = 'failed'",
+                ("u", "h"),
+            )
+        )
     db.close()
-    assert "services_listed" in indexes
-    assert version == SCHEMA_VERSION
+    assert added <= indexes
+    assert version == SCHEMA_VERSION == 4
+    assert "step_log_failures" in failures_plan
