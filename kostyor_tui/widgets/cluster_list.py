@@ -161,8 +161,10 @@ class ClusterList(Vertical):
             super().__init__()
             self.cluster_id = cluster_id
 
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, *, none_yet: str = "d discovers one.", **kwargs: object) -> None:
+        """`none_yet`: what to do when the endpoint has no cluster at all."""
         super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._none_yet = none_yet
         self._clusters: tuple[Cluster, ...] = ()
         self._snapshots: Mapping[str, ClusterSnapshot] = {}
         self._now: datetime | None = None
@@ -226,7 +228,7 @@ class ClusterList(Vertical):
         if any_shown:
             text = ""
         elif not self._clusters:
-            text = "No cluster yet: d discovers one."
+            text = f"No cluster yet: {self._none_yet}"
         elif self.only_unfinished:
             text = "No upgrade is under way (R shows every cluster)."
         else:

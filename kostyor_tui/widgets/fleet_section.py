@@ -36,7 +36,8 @@ class FleetSection(Vertical):
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(self.profile, self.display_url)
-        yield ClusterList()
+        # Discovery is off in the view of every profile (it adds to one endpoint).
+        yield ClusterList(none_yet="discover one from this profile's own console.")
 
     @property
     def cluster_list(self) -> ClusterList:

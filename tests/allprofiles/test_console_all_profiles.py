@@ -7,10 +7,12 @@ import json
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.command import CommandPalette
 from textual.pilot import Pilot
+from textual.widgets import Label
 
 from kostyor_tui.api.client import KostyorClient
 from kostyor_tui.api.models import Upgrade
@@ -266,3 +268,18 @@ async def test_discovery_is_left_to_a_profiles_own_console(
         await pilot.press("enter")
         await wait_for(pilot, lambda: notices.any("Discover from a profile's own console"), "why")
         assert app.screen is fleet
+
+
+async def test_an_endpoint_without_clusters_says_where_to_discover_one(
+    tmp_path: Path, server_factory: Any
+) -> None:
+    """Discovery is off in this view: the empty box must not offer its key."""
+    east, empty = server_factory(), server_factory(seed="empty")
+    app, _ = fleet_app(write_profiles(tmp_path / "c.toml", profiles_for(east, empty)))
+    async with app.run_test(size=SIZE) as pilot:
+        west_section = fleet_of(app).sections[1]
+        note = west_section.query_one("#cluster-empty", Label)
+        await wait_for(pilot, lambda: note.display, "the empty note")
+        assert str(note.render()) == (
+            "No cluster yet: discover one from this profile's own console."
+        )
