@@ -13,6 +13,7 @@ from kostyor_tui.domain import fleet
 from kostyor_tui.domain.text import printable
 from kostyor_tui.service.snapshots import ClusterSnapshot
 from kostyor_tui.widgets.badges import host_state_content, state_badge, status_badge, status_content
+from kostyor_tui.widgets.in_place import update_in_place
 from kostyor_tui.widgets.keyed_table import KeyedTable, Row
 
 
@@ -185,9 +186,9 @@ class ClusterDetail(Vertical):
     def show(self, cluster: Cluster | None, snapshot: ClusterSnapshot | None) -> None:
         summary = self.query_one("#cluster-summary", Static)
         if cluster is None:
-            summary.update("No cluster selected")
+            update_in_place(summary, "No cluster selected")
         else:
-            summary.update(summary_text(cluster, snapshot, self._region))
+            update_in_place(summary, summary_text(cluster, snapshot, self._region))
         if cluster is None or snapshot is None or snapshot.cluster_id != cluster.id:
             # Never leave another cluster's rows under this one's name while it loads.
             snapshot = None
@@ -213,7 +214,7 @@ class ClusterDetail(Vertical):
             self.component_table.sync_rows(component_table_rows(snapshot) if snapshot else [])
         note = empty_note(snapshot, tab) if snapshot else ""
         label = self.query_one("#hosts-empty" if tab == "hosts-tab" else "#components-empty", Label)
-        label.update(note)
+        update_in_place(label, note)
         label.display = bool(note)
 
     @on(TabbedContent.TabActivated, "#detail-tabs")
