@@ -20,7 +20,9 @@ def update_in_place(widget: Static, content: VisualType) -> None:
     elif not width:
         widget.update(content)  # not laid out yet
     else:
-        before = widget.visual.get_height(widget.styles, width)
+        # What a layout would ask; a Static's answer depends on its content and width only.
+        screen = widget.app.size
+        before = widget.get_content_height(screen, screen, width)
         widget.update(content, layout=False)
-        if widget.visual.get_height(widget.styles, width) != before:
+        if widget.get_content_height(screen, screen, width) != before:
             widget.refresh(layout=True)
