@@ -45,24 +45,41 @@ def component_table_rows(snapshot: ClusterSnapshot) -> list[tuple[str, Row]]:
     return rows
 
 
-def host_table_rows(snapshot: ClusterSnapshot) -> list[tuple[str, Row]]:
+# Per host id: what its row shows (name, versions, state) and the row's cells.
+HostRowCache = dict[str, tuple[tuple[object, ...], Row]]
+
+
+def host_table_rows(
+    snapshot: ClusterSnapshot, known: HostRowCache | None = None
+) -> list[tuple[str, Row]]:
+    """The hosts tab's rows. `known`, the rows derived last time, is reused for each host
+    whose name, versions and state are the same (a poll during an upgrade moves a few
+    hosts of thousands), and then holds this snapshot's."""
     names = snapshot.hostnames
     reported = snapshot.progress_reported
+    previous = known or {}
+    derived: HostRowCache = {}
     rows: list[tuple[str, Row]] = []
     for host_id in snapshot.host_order:
         versions: Mapping[str, int] = snapshot.host_versions.get(host_id, {})
         state = snapshot.host_states.get(host_id) if reported else None
-        rows.append(
-            (
-                host_id,
-                (
-                    printable(names.get(host_id, host_id)),
-                    printable(fleet.format_version_counts(versions)) or "—",
-                    host_state_content(state),
-                    str(sum(versions.values())),
-                ),
+        name = names.get(host_id, host_id)
+        shows = (name, tuple(versions.items()), state)  # in order, as shown
+        cached = previous.get(host_id)
+        if cached is not None and cached[0] == shows:
+            cells = cached[1]
+        else:
+            cells = (
+                printable(name),
+                printable(fleet.format_version_counts(versions)) or "—",
+                host_state_content(state),
+                str(sum(versions.values())),
             )
-        )
+        derived[host_id] = (shows, cells)
+        rows.append((host_id, cells))
+    if known is not None:
+        known.clear()
+        known.update(derived)
     return rows
 
 
@@ -141,6 +158,7 @@ class ClusterDetail(Vertical):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._region = region
         self._snapshot: ClusterSnapshot | None = None
+        self._host_rows: HostRowCache = {}
 
     def compose(self) -> ComposeResult:
         yield Static("Select a cluster", id="cluster-summary")
@@ -209,7 +227,8 @@ class ClusterDetail(Vertical):
         snapshot = self._snapshot
         tab = self.query_one("#detail-tabs", TabbedContent).active
         if tab == "hosts-tab":
-            self.host_table.sync_rows(host_table_rows(snapshot) if snapshot else [])
+            rows = host_table_rows(snapshot, self._host_rows) if snapshot else []
+            self.host_table.sync_rows(rows)
         else:
             self.component_table.sync_rows(component_table_rows(snapshot) if snapshot else [])
         note = empty_note(snapshot, tab) if snapshot else ""
