@@ -20,6 +20,7 @@ from kostyor_tui.service import ApiService, service_of
 from kostyor_tui.service.connection import ConnectionState
 from kostyor_tui.service.snapshots import ClusterSnapshot
 from kostyor_tui.widgets import upgrade_view
+from kostyor_tui.widgets.in_place import update_in_place
 from kostyor_tui.widgets.keyed_table import KeyedTable
 from kostyor_tui.widgets.requests import ActionRequested, StartUpgradeRequested
 from kostyor_tui.widgets.status_header import StatusHeader
@@ -144,8 +145,9 @@ class UpgradeScreen(Screen[None]):
 
     def _show_title(self) -> None:
         service = service_of(self)
-        self.query_one("#upgrade-title", Label).update(
-            upgrade_view.title(self.cluster_name, self._shown, service.clock())
+        update_in_place(
+            self.query_one("#upgrade-title", Label),
+            upgrade_view.title(self.cluster_name, self._shown, service.clock()),
         )
 
     def _show(self, snapshot: ClusterSnapshot | None) -> None:
@@ -171,7 +173,9 @@ class UpgradeScreen(Screen[None]):
         if rows:
             empty.display = False
         else:
-            empty.update(upgrade_view.hosts_empty_note(self.cluster_name, snapshot, query))
+            update_in_place(
+                empty, upgrade_view.hosts_empty_note(self.cluster_name, snapshot, query)
+            )
             empty.display = True
         followed = upgrade_view.followed_host(snapshot)
         if self.following and followed is not None and snapshot.status in MOVING:

@@ -13,6 +13,7 @@ from kostyor_tui.domain import fleet
 from kostyor_tui.domain.text import printable
 from kostyor_tui.service.snapshots import ClusterSnapshot
 from kostyor_tui.widgets.badges import host_state_content, state_badge, status_badge, status_content
+from kostyor_tui.widgets.in_place import update_in_place
 from kostyor_tui.widgets.keyed_table import KeyedTable, Row
 
 
@@ -44,24 +45,41 @@ def component_table_rows(snapshot: ClusterSnapshot) -> list[tuple[str, Row]]:
     return rows
 
 
-def host_table_rows(snapshot: ClusterSnapshot) -> list[tuple[str, Row]]:
+# Per host id: what its row shows (name, versions, state) and the row's cells.
+HostRowCache = dict[str, tuple[tuple[object, ...], Row]]
+
+
+def host_table_rows(
+    snapshot: ClusterSnapshot, known: HostRowCache | None = None
+) -> list[tuple[str, Row]]:
+    """The hosts tab's rows. `known`, the rows derived last time, is reused for each host
+    whose name, versions and state are the same (a poll during an upgrade moves a few
+    hosts of thousands), and then holds this snapshot's."""
     names = snapshot.hostnames
     reported = snapshot.progress_reported
+    previous = known or {}
+    derived: HostRowCache = {}
     rows: list[tuple[str, Row]] = []
     for host_id in snapshot.host_order:
         versions: Mapping[str, int] = snapshot.host_versions.get(host_id, {})
         state = snapshot.host_states.get(host_id) if reported else None
-        rows.append(
-            (
-                host_id,
-                (
-                    printable(names.get(host_id, host_id)),
-                    printable(fleet.format_version_counts(versions)) or "—",
-                    host_state_content(state),
-                    str(sum(versions.values())),
-                ),
+        name = names.get(host_id, host_id)
+        shows = (name, tuple(versions.items()), state)  # in order, as shown
+        cached = previous.get(host_id)
+        if cached is not None and cached[0] == shows:
+            cells = cached[1]
+        else:
+            cells = (
+                printable(name),
+                printable(fleet.format_version_counts(versions)) or "—",
+                host_state_content(state),
+                str(sum(versions.values())),
             )
-        )
+        derived[host_id] = (shows, cells)
+        rows.append((host_id, cells))
+    if known is not None:
+        known.clear()
+        known.update(derived)
     return rows
 
 
@@ -140,6 +158,7 @@ class ClusterDetail(Vertical):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._region = region
         self._snapshot: ClusterSnapshot | None = None
+        self._host_rows: HostRowCache = {}
 
     def compose(self) -> ComposeResult:
         yield Static("Select a cluster", id="cluster-summary")
@@ -185,9 +204,9 @@ class ClusterDetail(Vertical):
     def show(self, cluster: Cluster | None, snapshot: ClusterSnapshot | None) -> None:
         summary = self.query_one("#cluster-summary", Static)
         if cluster is None:
-            summary.update("No cluster selected")
+            update_in_place(summary, "No cluster selected")
         else:
-            summary.update(summary_text(cluster, snapshot, self._region))
+            update_in_place(summary, summary_text(cluster, snapshot, self._region))
         if cluster is None or snapshot is None or snapshot.cluster_id != cluster.id:
             # Never leave another cluster's rows under this one's name while it loads.
             snapshot = None
@@ -208,12 +227,13 @@ class ClusterDetail(Vertical):
         snapshot = self._snapshot
         tab = self.query_one("#detail-tabs", TabbedContent).active
         if tab == "hosts-tab":
-            self.host_table.sync_rows(host_table_rows(snapshot) if snapshot else [])
+            rows = host_table_rows(snapshot, self._host_rows) if snapshot else []
+            self.host_table.sync_rows(rows)
         else:
             self.component_table.sync_rows(component_table_rows(snapshot) if snapshot else [])
         note = empty_note(snapshot, tab) if snapshot else ""
         label = self.query_one("#hosts-empty" if tab == "hosts-tab" else "#components-empty", Label)
-        label.update(note)
+        update_in_place(label, note)
         label.display = bool(note)
 
     @on(TabbedContent.TabActivated, "#detail-tabs")

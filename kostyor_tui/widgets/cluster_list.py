@@ -21,6 +21,7 @@ from kostyor_tui.domain.text import printable
 from kostyor_tui.service.snapshots import ClusterSnapshot
 from kostyor_tui.widgets import upgrade_view
 from kostyor_tui.widgets.badges import status_badge
+from kostyor_tui.widgets.in_place import update_in_place
 from kostyor_tui.widgets.keyed_table import KeyedTable, Row
 
 SORTS: tuple[str, ...] = ("name", "attention", "progress")
@@ -233,7 +234,7 @@ class ClusterList(Vertical):
             text = "No upgrade is under way (R shows every cluster)."
         else:
             text = f"No cluster matches {printable(self.filter_text)!r} (esc clears)."
-        label.update(text)
+        update_in_place(label, text)
         label.display = bool(text)
 
     def on_resize(self) -> None:

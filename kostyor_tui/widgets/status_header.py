@@ -8,6 +8,7 @@ from textual.widgets import Static
 
 from kostyor_tui.service import service_of
 from kostyor_tui.service.connection import ConnectionState
+from kostyor_tui.widgets.in_place import update_in_place
 
 # A poll running longer than this is shown as a wait, not as a live connection.
 WAITING_AFTER = 2.0
@@ -96,4 +97,4 @@ class StatusHeader(Static):
         line.append(self._api_url, style="underline")
         line.append("  ")
         line.append_text(connection_text(state, self._clock()))
-        self.update(line)
+        update_in_place(self, line)

@@ -10,6 +10,7 @@ from textual.widgets import Label, Log, ProgressBar
 from kostyor_tui.domain.text import printable
 from kostyor_tui.service.snapshots import ClusterSnapshot, UpgradeEvent
 from kostyor_tui.widgets import upgrade_view
+from kostyor_tui.widgets.in_place import update_in_place
 
 
 def event_line(event: UpgradeEvent) -> str:
@@ -45,13 +46,15 @@ class ProgressPanel(Vertical):
             # costs a redraw a frame) while nothing happens.
             row.display = bar is not None
             if bar is not None:
-                self.query_one(f"#bar-label-{index}", Label).update(bar.label)
+                update_in_place(self.query_one(f"#bar-label-{index}", Label), bar.label)
                 self.query_one(f"#bar-value-{index}", ProgressBar).update(
                     total=max(bar.total, 1), progress=bar.done
                 )
         has_upgrade = snapshot is not None and snapshot.upgrade is not None
         self.query_one("#no-progress").display = has_upgrade and shown is None
-        self.query_one("#step-line", Label).update(upgrade_view.step_line(snapshot, stale))
+        update_in_place(
+            self.query_one("#step-line", Label), upgrade_view.step_line(snapshot, stale)
+        )
 
 
 class EventLog(Log):

@@ -142,6 +142,16 @@ def test_console_derivations_take_any_fleet_data(
     _render_everything(new)
     events = describe_changes(old, new, datetime(2026, 11, 24, 23, 31))
     assert all(isinstance(event.text, str) for event in events)
+    # The hosts tab reuses the last poll's rows of unchanged hosts: the same rows, in
+    # the same order, with the same styles, as derived from nothing.
+    known: dict[str, Any] = {}
+    host_table_rows(old, known)
+    assert _styled(host_table_rows(new, known)) == _styled(host_table_rows(new))
+
+
+def _styled(rows: list[tuple[str, tuple[object, ...]]]) -> list[object]:
+    # Content compares its text only; its markup holds the styles too.
+    return [(key, [getattr(cell, "markup", cell) for cell in cells]) for key, cells in rows]
 
 
 # Headless, over HTTP
