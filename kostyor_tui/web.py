@@ -16,7 +16,6 @@ a tunnel whose local port differs from the server's.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import secrets
 import shlex
@@ -26,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from kostyor_tui.domain.network import is_loopback
 from kostyor_tui.errors import KostyorTuiError, UsageError
 
 TITLE = "kostyor-tui"
@@ -65,15 +65,6 @@ class ConsoleOptions:
         goes there rather than on a command line every local user can read (`ps`);
         the variable overrides the profile as --api-url does."""
         return {} if self.api_url is None else {ENV_API_URL: self.api_url}
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def check_host(host: str, *, allow_remote: bool) -> None:

@@ -1,7 +1,6 @@
 """`kostyor-tui serve`: run the embedded Kostyor-compatible server in the foreground."""
 
 import argparse
-import ipaddress
 import os
 import stat
 import sys
@@ -9,6 +8,7 @@ from pathlib import Path
 
 from platformdirs import user_data_dir
 
+from kostyor_tui.domain.network import is_loopback
 from kostyor_tui.server import connections, discovery, upstream
 from kostyor_tui.server.errors import BadRequest
 from kostyor_tui.server.routes import DEFAULT_MAX_CLUSTERS
@@ -228,15 +228,6 @@ def build_parser(prog: str = "kostyor-tui serve") -> argparse.ArgumentParser:
     return parser
 
 
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _credentials_given(
     parser: argparse.ArgumentParser, args: argparse.Namespace
 ) -> tuple[str, str] | None:
@@ -255,7 +246,7 @@ def _credentials_given(
             auth = _credentials(from_environment)
         except argparse.ArgumentTypeError:
             parser.error(f"{AUTH_ENVIRONMENT}: expected USER:PASSWORD")
-    if auth is None and not _is_loopback(args.host):
+    if auth is None and not is_loopback(args.host):
         if not args.insecure_no_auth:
             parser.error(
                 f"refusing to serve {args.host} without credentials: anyone who reaches it"
