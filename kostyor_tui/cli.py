@@ -288,22 +288,18 @@ def _add_web_parser(modes: argparse._SubParsersAction[_Parser]) -> None:
         action="store_true",
         help="allow a non-loopback --host (plain HTTP: prefer an SSH tunnel to loopback)",
     )
-    keep = argparse.SUPPRESS
-    web.add_argument("--api-url", metavar="URL", default=keep, help=keep)
-    web.add_argument("--profile", metavar="NAME", default=keep, help=keep)
-    web.add_argument("--config", metavar="FILE", type=Path, default=keep, help=keep)
-    web.add_argument("--insecure", action="store_true", default=keep, help=keep)
-    web.add_argument("--read-only", action="store_true", default=keep, help=keep)
-    web.add_argument("--refresh", metavar="SECONDS", type=_seconds, default=keep, help=keep)
-    web.add_argument("--demo", action="store_true", default=keep, help=keep)
+    _add_endpoint_options(web)
+    web.add_argument(
+        "--demo", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
 
 
 SHELLS = ("bash", "zsh", "fish")
 
 
-def _add_config_options(parser: argparse.ArgumentParser) -> None:
-    """Global options accepted after `config ...` and `audit` too (only set when given
-    there)."""
+def _add_endpoint_options(parser: argparse.ArgumentParser) -> None:
+    """The global options that choose the endpoint and its settings, accepted after a mode
+    too (`config ...`, `audit`, `web`): only set when given there."""
     keep = argparse.SUPPRESS
     parser.add_argument("--api-url", metavar="URL", default=keep, help=keep)
     parser.add_argument("--profile", metavar="NAME", default=keep, help=keep)
@@ -311,8 +307,17 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--insecure", action="store_true", default=keep, help=keep)
     parser.add_argument("--read-only", action="store_true", default=keep, help=keep)
     parser.add_argument("--refresh", metavar="SECONDS", type=_seconds, default=keep, help=keep)
+
+
+def _add_config_options(parser: argparse.ArgumentParser) -> None:
+    """The endpoint options, and -f, accepted after `config ...` and `audit` too."""
+    _add_endpoint_options(parser)
     parser.add_argument(
-        *_FORMAT_FLAGS, dest="output", choices=("table", "json"), default=keep, help=keep
+        *_FORMAT_FLAGS,
+        dest="output",
+        choices=("table", "json"),
+        default=argparse.SUPPRESS,
+        help=argparse.SUPPRESS,
     )
 
 
