@@ -11,6 +11,9 @@ from kostyor_tui.api.client import KostyorClient
 from kostyor_tui.config import ENV_VARIABLES, Settings, load_settings
 from kostyor_tui.server.runner import BackgroundServer
 
+# The headless tests' `cli` fixture, for the headless side of every profile.
+from tests.headless.conftest import cli  # noqa: F401
+
 # The cluster only one endpoint knows: two hosts.
 SMALL_CLUSTER = {"controllers": "1", "computes": "1", "storage": "0"}
 # Polls fast enough that a test sees several within a second.

@@ -15,7 +15,6 @@ import pytest
 import yaml
 
 from kostyor_tui.api.client import KostyorClient
-from kostyor_tui.cli import main
 from kostyor_tui.commands import COMMANDS
 from kostyor_tui.headless.all_profiles import EndpointAnswer, ask_every_endpoint
 from kostyor_tui.headless.exit_codes import ExitCode
@@ -24,17 +23,6 @@ from tests.allprofiles.conftest import every_profile, profiles_for, write_profil
 from tests.headless.conftest import CliResult
 from tests.support.faultproxy import FaultProxy
 from tests.support.waiting import wait_until
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
-    def run(*argv: str) -> CliResult:
-        capsys.readouterr()
-        code = main(list(argv))
-        captured = capsys.readouterr()
-        return CliResult(code, captured.out, captured.err)
-
-    return run
 
 
 def names_of(server: BackgroundServer) -> list[str]:
