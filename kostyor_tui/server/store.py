@@ -238,33 +238,24 @@ def _allow_nulls_version_2(db: sqlite3.Connection) -> None:
         db.execute(f"DROP TABLE {table}")
         db.execute(f"ALTER TABLE {rebuilt} RENAME TO {table}")
     # The indexes went with the old tables; the tables themselves exist now.
+    _create_missing(db)
+
+
+def _create_missing(db: sqlite3.Connection) -> None:
+    """Create what the current schema has and the database lacks: every statement of
+    `_SCHEMA` is `IF NOT EXISTS`. Versions 3 (the services' covering index) and 4 (the
+    step log's indexes) only add indexes, so this is their migration: each index is
+    written once, in `_SCHEMA`."""
     for statement in _statements(_SCHEMA):
         db.execute(statement)
-
-
-def _covering_index_version_3(db: sqlite3.Connection) -> None:
-    """Version 3: an index covering the services' list, in the order it is answered in."""
-    db.execute(
-        "CREATE INDEX IF NOT EXISTS services_listed"
-        " ON services(cluster_id, name, host_id, id, version)"
-    )
-
-
-def _step_log_indexes_version_4(db: sqlite3.Connection) -> None:
-    """Version 4: the step log read by upgrade, and its failures counted, by index."""
-    db.execute("CREATE INDEX IF NOT EXISTS step_log_by_upgrade ON step_log(upgrade_id, id)")
-    db.execute(
-        "CREATE INDEX IF NOT EXISTS step_log_failures"
-        " ON step_log(upgrade_id, host_id, position) WHERE outcome = 'failed'"
-    )
 
 
 # _MIGRATIONS[n] takes a database from version n to n + 1, inside the opening transaction.
 _MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _create_version_1,
     _allow_nulls_version_2,
-    _covering_index_version_3,
-    _step_log_indexes_version_4,
+    _create_missing,  # version 3
+    _create_missing,  # version 4
 )
 
 # The big lists, encoded by SQLite as Python's json would (same keys, same order, compact),
