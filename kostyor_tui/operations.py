@@ -434,9 +434,9 @@ class Operations:
         event = AuditEvent(str(action), cluster.name, cluster.id, forced=force)
         with self._audited(event) as recording:
             upgrade = self._act(cluster, action, force, recording)
-            recording.update(
-                upgrade_id=upgrade.id, detail=f"upgrade {upgrade.id}: {upgrade.status}"
-            )
+            # What was told about where it landed, if anything, else the state re-read.
+            detail = recording.event.detail or f"upgrade {upgrade.id}: {upgrade.status}"
+            recording.update(upgrade_id=upgrade.id, detail=detail)
             return upgrade
 
     def _act(self, cluster: Cluster, action: Action, force: bool, recording: _Recording) -> Upgrade:
@@ -475,8 +475,9 @@ class Operations:
                 hint="run list-upgrades to check",
             )
         other = _acted_on_another(reading.upgrades, after.upgrades, current.id)
+        told = None
         if other is not None:
-            self._narrate(
+            told = (
                 f"the server recorded the {action} on an older upgrade of {name}, {other.id} "
                 f"(now {other.raw_status or other.status}), not on its current one, "
                 f"{current.id}; the cluster is now {after.cluster.status}"
@@ -484,10 +485,15 @@ class Operations:
         elif after.current.status is current.status and current.status is not (
             LIFECYCLE[action].leads_to
         ):
-            self._narrate(
+            told = (
                 f"the server accepted the {action}, but upgrade {after.current.id} is still "
                 f"{after.current.status}"
             )
+        if told is not None:
+            # The operator is told, and the audit trail says the same: the re-read state
+            # alone would credit the action to the current upgrade.
+            self._narrate(told)
+            recording.update(detail=told)
         return after.current
 
     def _after_failed_action(

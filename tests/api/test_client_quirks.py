@@ -45,7 +45,7 @@ from kostyor_tui.errors import AmbiguousName, Refused
 from kostyor_tui.headless.exit_codes import ExitCode, exit_code_for
 from kostyor_tui.headless.render import OutputOptions, render
 from kostyor_tui.headless.views import VIEWS
-from kostyor_tui.operations import Operations, Recheck
+from kostyor_tui.operations import AuditEvent, Operations, Recheck
 from kostyor_tui.server.runner import BackgroundServer
 from tests.api.loopback import Connection, loopback_server
 from tests.api.quirky_server import QuirkyServer
@@ -392,7 +392,9 @@ def test_quirk_5_action_applied_to_an_older_upgrade_is_reported(upstream: Live) 
     older = upstream.start()
     upstream.act("home_lab", "cancel")
     current = upstream.start()
-    upgrade = upstream.ops.act(home_lab(upstream), Action.PAUSE)
+    audited: list[AuditEvent] = []
+    ops = Operations(upstream.client, narrate=upstream.notes.append, audit=audited.append)
+    upgrade = ops.act(home_lab(upstream), Action.PAUSE)
     # The current one's status is still null; the cluster's, which it takes, is PAUSED.
     assert (upgrade.id, upgrade.raw_status, upgrade.status) == (
         current["id"],
@@ -405,6 +407,9 @@ def test_quirk_5_action_applied_to_an_older_upgrade_is_reported(upstream: Live) 
         in note
     )
     assert f"not on its current one, {current['id']}; the cluster is now UPGRADE PAUSED" in note
+    # The audit trail says where it landed, not only the current upgrade's derived state.
+    (event,) = audited
+    assert (event.action, event.outcome, event.detail) == ("pause", "done", note)
     assert len(upstream.sent("PUT")) == 1
 
 
