@@ -100,6 +100,13 @@ def title(name: str, snapshot: ClusterSnapshot | None, now: datetime) -> Content
     )
 
 
+def step_known(snapshot: ClusterSnapshot) -> bool:
+    """Whether the step the engine is on can be known: the server reports progress and
+    names the engine, whose order says which instance comes next. Otherwise no step, host
+    or cursor position is shown as fact (docs/kostyor-api.md#quirk-no-progress)."""
+    return snapshot.progress_reported and snapshot.engine_known and snapshot.progress is not None
+
+
 def step_line(snapshot: ClusterSnapshot | None, stale: bool) -> Content:
     """Where the upgrade is, or how it ended; with the ETA while it moves."""
     if snapshot is None or snapshot.upgrade is None or snapshot.progress is None:
@@ -110,7 +117,7 @@ def step_line(snapshot: ClusterSnapshot | None, stale: bool) -> Content:
     target = printable(snapshot.upgrade.to_version or "?")
     origin = printable(snapshot.upgrade.from_version or "?")
     where = None
-    if reported and snapshot.engine_known and done.current_service is not None:
+    if step_known(snapshot) and done.current_service is not None:
         where = f"{printable(done.current_service)} on {printable(done.current_host or 'no host')}"
     if status is Status.ERROR:
         failed = failure(snapshot)
@@ -192,16 +199,7 @@ def host_rows(snapshot: ClusterSnapshot) -> list[tuple[str, Row]]:
     failed = failure(snapshot)
     done = snapshot.progress
     current = None
-    if (
-        reported
-        and snapshot.engine_known
-        and done is not None
-        and status
-        in {
-            *MOVING,
-            Status.PAUSED,
-        }
-    ):
+    if done is not None and step_known(snapshot) and status in {*MOVING, Status.PAUSED}:
         current = done.current_host
     rows: list[tuple[str, Row]] = []
     for host_id in snapshot.host_order:
@@ -249,7 +247,12 @@ def followed_host(snapshot: ClusterSnapshot) -> str | None:
     names = snapshot.hostnames
     failed = failure(snapshot)
     wanted = failed.host if failed is not None else None
-    if wanted is None and snapshot.progress is not None and snapshot.status in MOVING:
+    if (
+        wanted is None
+        and snapshot.progress is not None
+        and step_known(snapshot)
+        and snapshot.status in MOVING
+    ):
         wanted = snapshot.progress.current_host
     if wanted is None:
         return None

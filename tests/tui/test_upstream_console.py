@@ -17,6 +17,7 @@ from kostyor_tui.screens.discover import DiscoverScreen
 from kostyor_tui.screens.start_upgrade import StartUpgradeScreen
 from kostyor_tui.screens.upgrade import UpgradeScreen
 from kostyor_tui.server.runner import BackgroundServer
+from kostyor_tui.widgets.keyed_table import KeyedTable
 from tests.tui.conftest import (
     Notices,
     confirmation,
@@ -79,6 +80,22 @@ async def test_no_progress_is_said_and_a_rollback_promises_nothing_it_cannot_kee
         assert not panel.query_one("#bar-0").display  # no 0/N bar shown as a fact
         assert "this server reports no per-instance progress" in rollback_text
         assert "goes back to" not in rollback_text
+
+
+async def test_no_step_is_shown_or_followed_while_it_runs(
+    server_factory: Any, make_app: Any
+) -> None:
+    """Without progress reports or an engine named, the step is not known: no host is
+    marked as the one the engine is on, and `F` has nowhere to go."""
+    server: BackgroundServer = server_factory(behave="upstream")
+    app = make_app(server.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await select_cluster(pilot, app, "home_lab")
+        screen = await start_upgrade_via_dialog(pilot, app)
+        hosts = screen.query_one("#upgrade-hosts", KeyedTable)
+        await wait_for(pilot, lambda: hosts.row_count > 0, "the hosts")
+        assert all(str(hosts.row_cells(key)[0]) == "" for key in hosts.row_keys)
+        assert screen.check_action("jump", ()) is False
 
 
 async def test_cancel_is_the_way_out_of_a_rollback_that_never_ends(
