@@ -142,6 +142,15 @@ def size_results(
             note=f"mean of {r['updates']}, one every {r['wall_seconds_per_update']:.1f} s",
         ),
         Result(
+            f"{label}: poll update, main thread, less its idle cost",
+            r["main_thread_ms_per_update"] - r["main_thread_idle_ms_per_update"],
+            "ms",
+            note=(
+                f"idle (stall monitor, Textual's timers) {r['main_thread_idle_ms_per_update']:.0f}"
+                " ms over an update's wall time, measured before the upgrade"
+            ),
+        ),
+        Result(
             f"{label}: poll update, CPU in all threads",
             r["cpu_ms_per_update"],
             "ms",

@@ -8,7 +8,9 @@ headless driver): layout and rendering happen as in a terminal, only the bytes
 are not written anywhere. It opens the big cluster (cursor down from the small
 one), starts an upgrade of it, and measures the poll updates that follow: CPU
 per update on the main thread and across all threads, main-loop stalls, and
-key-to-screen latency while updates arrive. Prints one line `PROBE <json>`.
+key-to-screen latency while updates arrive. The main thread's cost with no update
+to show (the stall monitor itself, Textual's timers) is measured first, over the
+same wall time, and reported beside it. Prints one line `PROBE <json>`.
 
 What it observes, it observes through the console's public side (the service's
 reactive `snapshots`, the tables' cursor), `gc.callbacks` (the collector's time in
@@ -34,6 +36,8 @@ from typing import Any
 STALL_MS = 50.0
 # How often the stall monitor wakes; a wake later than this plus STALL_MS is a stall.
 TICK = 0.005
+# How long the main thread's idle cost is measured for.
+IDLE_SECONDS = 5.0
 
 
 def _peak_rss_mb() -> float:
@@ -178,6 +182,15 @@ async def large(
         main.detail.host_table.focus()
         await pilot.pause()
 
+        # The main thread's cost with nothing to show: the stall monitor waking it, Textual's
+        # own timers, polls of the settled cluster. Subtracted from each update's below.
+        idle_monitor = StallMonitor()
+        idle_monitor.start()
+        idle_cpu, idle_wall = time.thread_time(), time.perf_counter()
+        await asyncio.sleep(IDLE_SECONDS)
+        idle_cpu_per_second = (time.thread_time() - idle_cpu) / (time.perf_counter() - idle_wall)
+        idle_monitor.stop()
+
         started = await asyncio.to_thread(
             httpx.post,
             f"{server_url}/upgrades",
@@ -235,6 +248,7 @@ async def large(
         "open_peak_rss_mb": open_rss,
         "updates": updates,
         "main_thread_ms_per_update": 1000 * main_cpu / updates,
+        "main_thread_idle_ms_per_update": 1000 * idle_cpu_per_second * wall / updates,
         "cpu_ms_per_update": 1000 * cpu / updates,
         "wall_seconds_per_update": wall / updates,
         "gc_ms_per_update": {k: 1000 * v / updates for k, v in collections.seconds.items()},

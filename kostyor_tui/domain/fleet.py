@@ -13,6 +13,7 @@ holding tens of thousands of small objects sets off full garbage collections
 over every live API model.
 """
 
+import copy
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -50,7 +51,8 @@ def service_name(service: ServiceRecord) -> str:
     return service.name or UNKNOWN_NAME
 
 
-_NO_HOST: tuple[None] = (None,)
+# The hosts of an entry on no host at all: it still counts, as one instance.
+NO_HOST: tuple[None] = (None,)
 
 
 class Topology:
@@ -59,6 +61,10 @@ class Topology:
     `entries()` streams each service entry with its hosts' ids (`(None,)` for an
     entry on no host at all: it still counts, once, so it is never invisible).
     A host id that `hosts` does not list is labelled by its id.
+
+    A poll that only moved some instances' versions keeps the topology:
+    `revised` gives it the new entries, sharing every index, and `subset` narrows
+    it to the entries a change touched, so that only those are derived again.
     """
 
     def __init__(self, hosts: Sequence[HostRecord], services: Sequence[ServiceRecord]) -> None:
@@ -66,7 +72,7 @@ class Topology:
         self.host_ids = [host.id for host in hosts if host.id is not None]
         self.hosts_without_id = len(hosts) - len(self.host_ids)
         self.labels = {host.id: host.hostname or host.id for host in hosts if host.id is not None}
-        self._hosts_named_by_hosts: dict[int, list[str]] = {}
+        named_by_hosts: dict[int, list[str]] = {}
         hostless = {service.id for service in services if not service.hosts}
         hostless.discard(None)
         if hostless:
@@ -77,18 +83,70 @@ class Topology:
                 for service_id in host.services:
                     if service_id in hostless:
                         named.setdefault(service_id, []).append(host.id)
-            for service in services:
+            for position, service in enumerate(services):
                 if not service.hosts and service.id in named:
-                    self._hosts_named_by_hosts[id(service)] = named[service.id]
+                    named_by_hosts[position] = named[service.id]
+        # Per entry (by position), the ids of the hosts it is on.
+        self.entry_hosts: list[Sequence[str | None]] = [
+            service.hosts or named_by_hosts.get(position) or NO_HOST
+            for position, service in enumerate(services)
+        ]
         self._service_keys: dict[str, order.ServiceKey] = {}
         # Each host's rank (its most important service), computed when first needed.
         self.host_ranks: dict[str | None, int] | None = None
+        self._index = _EntryIndex()
 
     def entries(self) -> Iterator[tuple[ServiceRecord, Sequence[str | None]]]:
-        from_hosts = self._hosts_named_by_hosts
-        for service in self.services:
-            host_ids = service.hosts or from_hosts.get(id(service))
-            yield service, host_ids or _NO_HOST
+        return zip(self.services, self.entry_hosts, strict=True)
+
+    def revised(self, services: Sequence[ServiceRecord]) -> "Topology":
+        """This topology with `services` for its entries: the caller vouches that they
+        are the same entries on the same hosts, only at other versions."""
+        revised = copy.copy(self)
+        revised.services = services
+        return revised
+
+    def subset(self, positions: Sequence[int], host_ids: Iterable[str]) -> "Topology":
+        """The entries at `positions` only, with `host_ids` as the hosts listed; ranks
+        and labels stay the whole cluster's."""
+        self.ranks()
+        narrowed = copy.copy(self)
+        narrowed.services = [self.services[position] for position in positions]
+        narrowed.entry_hosts = [self.entry_hosts[position] for position in positions]
+        narrowed.host_ids = list(host_ids)
+        narrowed.hosts_without_id = 0
+        narrowed._index = _EntryIndex()
+        return narrowed
+
+    def positions_on(self, host_ids: Iterable[str | None]) -> list[int]:
+        """The positions of the entries on any of `host_ids`, in entry order."""
+        on_host = self._index.on_host
+        if on_host is None:
+            on_host = self._index.on_host = {}
+            for position, entry_hosts in enumerate(self.entry_hosts):
+                for host_id in entry_hosts:
+                    on_host.setdefault(host_id, []).append(position)
+        return sorted({position for host_id in host_ids for position in on_host.get(host_id, ())})
+
+    def positions_named(self, names: Iterable[str]) -> list[int]:
+        """The positions of the entries of the components `names`, in entry order."""
+        named = self._index.named
+        if named is None:
+            named = self._index.named = {}
+            for position, service in enumerate(self.services):
+                named.setdefault(service_name(service), []).append(position)
+        return sorted({position for name in names for position in named.get(name, ())})
+
+    def position_of(self, service_id: str) -> int | None:
+        """The position of the entry with id `service_id` (the last, should ids repeat)."""
+        by_id = self._index.by_id
+        if by_id is None:
+            by_id = self._index.by_id = {
+                service.id: position
+                for position, service in enumerate(self.services)
+                if service.id is not None
+            }
+        return by_id.get(service_id)
 
     def label(self, host_id: str | None) -> str:
         return "" if host_id is None else self.labels.get(host_id, host_id)
@@ -116,6 +174,16 @@ class Topology:
         return order.host_key(rank, self.label(host_id), host_id)
 
 
+class _EntryIndex:
+    """Lookups into a topology's entries, built when first asked for; a revised
+    topology shares them (its entries are where they were)."""
+
+    def __init__(self) -> None:
+        self.on_host: dict[str | None, list[int]] | None = None
+        self.named: dict[str, list[int]] | None = None
+        self.by_id: dict[str, int] | None = None
+
+
 def instances(
     hosts: Sequence[HostRecord], services: Sequence[ServiceRecord]
 ) -> list[order.Instance]:
@@ -141,7 +209,11 @@ def host_order(
     every instance: node-by-node goes host by host; service-by-service reaches a
     host with the first service (in project order) that runs on it.
     """
-    topology = Topology(hosts, services)
+    return host_order_in(Topology(hosts, services), engine)
+
+
+def host_order_in(topology: Topology, engine: str | None = order.DEFAULT_ENGINE) -> list[str]:
+    """`host_order` of a topology already indexed."""
     ranked = sorted(topology.ranks(), key=topology.host_key)
     if engine == order.SERVICE_BY_SERVICE:
         position = {host_id: index for index, host_id in enumerate(ranked)}
@@ -193,7 +265,13 @@ def host_version_counts(
 ) -> dict[str, dict[str, int]]:
     """Per host id, {version: instance count} in version order; every host of `hosts` is
     there, one without instances with an empty count."""
-    topology = Topology(hosts, services)
+    return host_version_counts_in(Topology(hosts, services), releases)
+
+
+def host_version_counts_in(
+    topology: Topology, releases: Sequence[str] | None = None
+) -> dict[str, dict[str, int]]:
+    """`host_version_counts` of a topology already indexed (or narrowed: `subset`)."""
     counts: dict[str, Counter[str]] = {host_id: Counter() for host_id in topology.host_ids}
     for service, host_ids in topology.entries():
         version = service.version or UNKNOWN_VERSION
@@ -248,36 +326,87 @@ def components(
 
     Hostnames are sorted; an instance on no host counts but names no host.
     """
-    topology = Topology(hosts, services)
-    counts: dict[str, Counter[str]] = {}
-    hosts_at: dict[str, dict[str, set[str]]] = {}
+    return components_in(Topology(hosts, services), releases)
+
+
+def components_in(topology: Topology, releases: Sequence[str] | None = None) -> list[Component]:
+    """`components` of a topology already indexed."""
+    return components_of(component_tally(topology), releases)
+
+
+# Per component name, per version: instances per hostname (None: instances on no host).
+ComponentTally = dict[str, dict[str, Counter[str | None]]]
+
+
+def component_tally(topology: Topology) -> ComponentTally:
+    """What `components` are made of, counted in one pass; `retally` moves instances."""
+    tally: ComponentTally = {}
     labels = topology.labels
     for service, host_ids in topology.entries():
-        name = service_name(service)
-        version = service.version or UNKNOWN_VERSION
-        component_counts = counts.get(name)
-        if component_counts is None:
-            component_counts = counts[name] = Counter()
-            hosts_at[name] = {}
-        component_counts[version] += len(host_ids)
-        at_version = hosts_at[name].setdefault(version, set())
+        by_version = tally.get(service_name(service))
+        if by_version is None:
+            by_version = tally[service_name(service)] = {}
+        at_version = by_version.get(service.version or UNKNOWN_VERSION)
+        if at_version is None:
+            at_version = by_version[service.version or UNKNOWN_VERSION] = Counter()
         for host_id in host_ids:
-            if host_id is not None:
-                at_version.add(labels.get(host_id, host_id))
+            at_version[None if host_id is None else labels.get(host_id, host_id)] += 1
+    return tally
 
+
+def retally(
+    tally: ComponentTally,
+    topology: Topology,
+    moves: Iterable[tuple[int, ServiceRecord, ServiceRecord]],
+) -> tuple[ComponentTally, set[str]]:
+    """`tally` after the entries moved, given as (position, before, after) with
+    `topology`'s positions; and the names of the components that changed. `tally`
+    is left as it was: a component that changed is copied first."""
+    moved_tally = dict(tally)
+    changed: set[str] = set()
+    for position, before, after in moves:
+        name = service_name(after)
+        if name not in changed:
+            moved_tally[name] = {v: Counter(at) for v, at in moved_tally.get(name, {}).items()}
+            changed.add(name)
+        by_version = moved_tally[name]
+        hosts = [
+            None if host_id is None else topology.label(host_id)
+            for host_id in topology.entry_hosts[position]
+        ]
+        was = by_version.get(before.version or UNKNOWN_VERSION, Counter())
+        was.subtract(hosts)
+        for host in hosts:
+            if was[host] <= 0:
+                del was[host]
+        if not was:
+            by_version.pop(before.version or UNKNOWN_VERSION, None)
+        by_version.setdefault(after.version or UNKNOWN_VERSION, Counter()).update(hosts)
+    return moved_tally, changed
+
+
+def components_of(
+    tally: ComponentTally,
+    releases: Sequence[str] | None = None,
+    names: Iterable[str] | None = None,
+) -> list[Component]:
+    """The components of a tally (those of `names` only, when given), in project order."""
     found = []
-    for name in sorted(counts, key=order.service_key):
-        ordered = version_order(counts[name], releases)
-        by_version = hosts_at[name]
+    for name in sorted(tally if names is None else names, key=order.service_key):
+        by_version = tally[name]
+        ordered = version_order(by_version, releases)
+        at_version = [
+            (version, sorted(host for host in by_version[version] if host is not None))
+            for version in ordered
+        ]
+        counts = [sum(by_version[version].values()) for version in ordered]
         found.append(
             Component(
                 name=name,
-                hosts=tuple(sorted(set().union(*by_version.values()))),
-                versions=tuple((version, counts[name][version]) for version in ordered),
-                hosts_by_version=tuple(
-                    (version, tuple(sorted(by_version.get(version, ())))) for version in ordered
-                ),
-                instances=sum(counts[name].values()),
+                hosts=tuple(sorted({host for _, hosts in at_version for host in hosts})),
+                versions=tuple(zip(ordered, counts, strict=True)),
+                hosts_by_version=tuple((version, tuple(hosts)) for version, hosts in at_version),
+                instances=sum(counts),
             )
         )
     return found

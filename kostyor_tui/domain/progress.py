@@ -3,19 +3,32 @@
 nodes upgraded = hosts all of whose instances are at `to_version`; the step it
 is on = the first instance not yet upgraded in the engine's order.
 
-At 30,000 instances `upgrade_progress` and `host_states` each take 10-35 ms: a
-few linear passes over the `fleet.Topology`, no sorting.
+Both are derived from the counts a cluster's snapshot keeps anyway (per host
+and per component, `fleet.host_version_counts_in` and `fleet.components_in`),
+so that a poll which moved a few instances re-counts only their hosts and
+components; the step looks only at the instances on its host (or of its
+component), through the `fleet.Topology`'s index.
 """
 
 import operator
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from itertools import pairwise
 
 from kostyor_tui.domain import order
-from kostyor_tui.domain.fleet import HostRecord, ServiceRecord, Topology, service_name
+from kostyor_tui.domain.fleet import (
+    NO_HOST,
+    Component,
+    HostRecord,
+    ServiceRecord,
+    Topology,
+    components_in,
+    host_version_counts_in,
+    service_name,
+)
+from kostyor_tui.domain.lifecycle import UNKNOWN_VERSION
 
 
 @dataclass(frozen=True)
@@ -54,43 +67,64 @@ def upgrade_progress(
     (zero) instances are at `to_version`.
     """
     topology = Topology(hosts, services)
-    all_hosts: set[str | None] = set(topology.host_ids)
-    pending_hosts: set[str | None] = set()
-    # The hosts and names of the instances the step is looked for among.
-    step_hosts: set[str | None] = set()
-    step_names: set[str] = set()
-    total = upgraded = 0
-    # Each host's rank (its most important service) is gathered in the same pass.
-    ranks: dict[str | None, int] = {}
-    for service, host_ids in topology.entries():
-        rank = topology.service_key(service_name(service))[0]
-        for host_id in host_ids:
-            if rank < ranks.get(host_id, order.NO_SERVICE_RANK):
-                ranks[host_id] = rank
-        total += len(host_ids)
-        done = service.version == to_version
-        if done:
-            upgraded += len(host_ids)
-        else:
-            pending_hosts.update(host_ids)
-        if done == rolling_back:
-            step_hosts.update(host_ids)
-            step_names.add(service_name(service))
-    topology.host_ranks = ranks
-    all_hosts.update(ranks)
-    all_hosts.discard(None)
-    pending_hosts.discard(None)
-    nodes_total = len(all_hosts) + topology.hosts_without_id
+    return progress_in(
+        topology,
+        host_version_counts_in(topology),
+        components_in(topology),
+        to_version,
+        engine,
+        rolling_back=rolling_back,
+    )
 
+
+def progress_in(
+    topology: Topology,
+    host_versions: Mapping[str, Mapping[str, int]],
+    components: Sequence[Component],
+    to_version: str | None,
+    engine: str | None = order.DEFAULT_ENGINE,
+    *,
+    rolling_back: bool = False,
+) -> UpgradeProgress:
+    """`upgrade_progress` from what a snapshot derives anyway: the topology's
+    `host_version_counts_in` and `components_in`. Only the step looks at instances,
+    and only those on its host (or of its component)."""
+    services_total = upgraded = 0
+    step_names: set[str] = set()
+    for component in components:
+        services_total += component.instances
+        at_target = dict(component.versions).get(to_version or "", 0)
+        upgraded += at_target
+        if (at_target > 0) if rolling_back else (at_target < component.instances):
+            step_names.add(component.name)
+    pending = 0
+    step_hosts: set[str | None] = set()
+    for host_id, counts in host_versions.items():
+        at_target = counts.get(to_version or "", 0)
+        not_done = sum(counts.values()) - at_target
+        pending += not_done > 0
+        if (at_target > 0) if rolling_back else (not_done > 0):
+            step_hosts.add(host_id)
+    # An instance on no host is a step too (host None).
+    on_no_host = (topology.services[position] for position in topology.positions_on(NO_HOST))
+    if any(is_done(service, to_version) == rolling_back for service in on_no_host):
+        step_hosts.add(None)
+    nodes_total = len(host_versions) + topology.hosts_without_id
     step = _find_step(topology, engine, to_version, rolling_back, step_hosts, step_names)
     return UpgradeProgress(
-        nodes_upgraded=nodes_total - len(pending_hosts),
+        nodes_upgraded=nodes_total - pending,
         nodes_total=nodes_total,
         services_upgraded=upgraded,
-        services_total=total,
+        services_total=services_total,
         current_host=(topology.label(step[1]) or None) if step else None,
         current_service=service_name(step[0]) if step else None,
     )
+
+
+def is_done(service: ServiceRecord, to_version: str | None) -> bool:
+    """Whether an instance is at the upgrade's target (a missing version counts as
+    `unknown`, as in every version count)."""
+    return (service.version or UNKNOWN_VERSION) == to_version
 
 
 def _find_step(
@@ -103,30 +137,29 @@ def _find_step(
 ) -> tuple[ServiceRecord, str | None] | None:
     """The first (last, when rolling back) instance in engine order among those at
     `to_version` (rolling back) or not (upgrading): picks the host or the service
-    first, as `order.instance_key` does, then scans for the best instance there."""
+    first, as `order.instance_key` does, then scans that host's (that service's)
+    instances for the best."""
     if not step_hosts:
         return None
     choose = max if rolling_back else min
     better = operator.gt if rolling_back else operator.lt
     best: tuple[ServiceRecord, str | None] | None = None
     best_key: tuple[object, ...] | None = None
+    services, entry_hosts = topology.services, topology.entry_hosts
     if engine == order.SERVICE_BY_SERVICE:
         name = choose(step_names, key=topology.service_key)
-        candidates = (
-            (service, host_id)
-            for service, host_ids in topology.entries()
-            if service_name(service) == name
-            for host_id in host_ids
+        candidates: Iterable[tuple[ServiceRecord, str | None]] = (
+            (services[position], host_id)
+            for position in topology.positions_named((name,))
+            for host_id in entry_hosts[position]
         )
     else:
         step_host = choose(step_hosts, key=topology.host_key)
         candidates = (
-            (service, step_host)
-            for service, host_ids in topology.entries()
-            if step_host in host_ids
+            (services[position], step_host) for position in topology.positions_on((step_host,))
         )
     for service, host_id in candidates:
-        if (service.version == to_version) != rolling_back:
+        if is_done(service, to_version) != rolling_back:
             continue
         key = order.instance_key(
             engine, topology.host_key(host_id), service_name(service), service.id
@@ -159,24 +192,19 @@ def host_states(
     """Per host id: upgraded (every instance at `to_version`), in progress (some), pending
     (none). In the order of `hosts`, then any host referenced only by a service. A host
     without instances is upgraded (nothing left to do on it)."""
-    topology = Topology(hosts, services)
-    total = dict.fromkeys(topology.host_ids, 0)
-    upgraded = dict(total)
-    for service, host_ids in topology.entries():
-        done = service.version == to_version
-        for host_id in host_ids:
-            if host_id is None:
-                continue
-            total[host_id] = total.get(host_id, 0) + 1
-            if done:
-                upgraded[host_id] = upgraded.get(host_id, 0) + 1
+    return host_states_in(host_version_counts_in(Topology(hosts, services)), to_version)
 
+
+def host_states_in(
+    host_versions: Mapping[str, Mapping[str, int]], to_version: str | None
+) -> dict[str, HostState]:
+    """`host_states` from the hosts' version counts (`fleet.host_version_counts_in`)."""
     states: dict[str, HostState] = {}
-    for host_id, count in total.items():
-        done_here = upgraded.get(host_id, 0)
-        if done_here == count:
+    for host_id, counts in host_versions.items():
+        at_target = counts.get(to_version or "", 0)
+        if at_target == sum(counts.values()):
             states[host_id] = HostState.UPGRADED
-        elif done_here:
+        elif at_target:
             states[host_id] = HostState.IN_PROGRESS
         else:
             states[host_id] = HostState.PENDING

@@ -8,8 +8,9 @@ only when it or its upgrade may be moving, when its upgrades changed, or when
 everything is asked for. And while the engine moves an upgrade on a server that
 keeps a step log (the embedded one), the services are not read in full either:
 the steps since the last poll say which instances changed, and to what
-(`_follow_steps`); a full read comes every `FULL_READ_EVERY` polls, and whenever
-the status moves.
+(`_follow_steps`), and only those instances' hosts and components are derived
+again (`snapshots.advance_snapshot`); a full read comes every `FULL_READ_EVERY`
+polls, and whenever the status moves.
 
 The garbage collector: a big fleet's snapshot is hundreds of thousands of objects
 without reference cycles (freed by reference counting when a newer one replaces
@@ -33,11 +34,16 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from kostyor_tui.api.client import KostyorClient
-from kostyor_tui.api.models import Cluster, Host, Service, Step, Upgrade
+from kostyor_tui.api.models import Cluster, Service, Step, Upgrade
 from kostyor_tui.domain.lifecycle import effective_status, newest_upgrade
 from kostyor_tui.domain.statuses import MOVING
 from kostyor_tui.service.events import describe_changes
-from kostyor_tui.service.snapshots import ClusterSnapshot, build_snapshot, settled
+from kostyor_tui.service.snapshots import (
+    ClusterSnapshot,
+    advance_snapshot,
+    build_snapshot,
+    settled,
+)
 
 # How much of an upgrade's step log a snapshot keeps: enough for the recent pace and the
 # last failures; the rest was logged as it came.
@@ -173,27 +179,29 @@ def _poll_cluster(
         and old.upgrades == tuple(upgrades)
     ):
         return old
-    followed = None if everything else _follow_steps(client, cluster, old, upgrades)
-    if followed is not None:
-        hosts, services, read = followed
-    else:
-        hosts = tuple(client.list_hosts(cluster_id))
-        services = tuple(client.list_services(cluster_id))
+    followed = None if everything or old is None else _follow_steps(client, cluster, old, upgrades)
+    if followed is not None and old is not None:
+        services, moved, read = followed
+        if not read and old.upgrades == tuple(upgrades):
+            return old
+        now = clock()
+        base = replace(old, upgrades=tuple(upgrades), upgrade=newest_upgrade(upgrades))
+        new = advance_snapshot(base, services, moved, now)
+        new = replace(
+            new,
+            steps=(*(old.steps or ()), *read)[-STEP_TAIL:],
+            steps_seen=old.steps_seen + len(read),
+            followed_polls=old.followed_polls + 1,
+        )
+        return replace(new, events=tuple(describe_changes(old, new, now, read)))
+    hosts = tuple(client.list_hosts(cluster_id))
+    services = tuple(client.list_services(cluster_id))
     if old is not None and old.same_data(cluster, hosts, services, upgrades):
         return old
     now = clock()
     new = build_snapshot(cluster, hosts, services, upgrades, now, releases, old)
     new_steps: list[Step] = []
-    if followed is not None and old is not None:
-        tail = (*(old.steps or ()), *read)[-STEP_TAIL:]
-        new = replace(
-            new,
-            steps=tail,
-            steps_seen=old.steps_seen + len(read),
-            followed_polls=old.followed_polls + 1,
-        )
-        new_steps = read
-    elif new.upgrade is not None and new.upgrade.id is not None and step_log is not False:
+    if new.upgrade is not None and new.upgrade.id is not None and step_log is not False:
         new, new_steps = _with_steps(client, new, old, new.upgrade.id)
     return replace(new, events=tuple(describe_changes(old, new, now, new_steps)))
 
@@ -201,18 +209,19 @@ def _poll_cluster(
 def _follow_steps(
     client: KostyorClient,
     cluster: Cluster,
-    old: ClusterSnapshot | None,
+    old: ClusterSnapshot,
     upgrades: Sequence[Upgrade],
-) -> tuple[tuple[Host, ...], tuple[Service, ...], list[Step]] | None:
+) -> tuple[tuple[Service, ...], list[int], list[Step]] | None:
     """While the engine moves an upgrade of a server that keeps a step log, the hosts stay
-    and the services change only as its steps say: `old`'s hosts, and its services with
-    the versions the steps since `old` left them at, and those steps. None when that
-    cannot be trusted (a full read then): no step log, another upgrade, the status moved
-    (a rollback began, the upgrade ended), or `FULL_READ_EVERY` polls followed so."""
+    and the services change only as its steps say: `old`'s services with the versions
+    the steps since `old` left them at, the positions of those that moved, and the
+    steps. None when that cannot be trusted (a full read then): no step log, another
+    upgrade, the status moved (a rollback began, the upgrade ended), or
+    `FULL_READ_EVERY` polls followed so."""
     if (
-        old is None
-        or old.steps is None
+        old.steps is None
         or old.upgrade is None
+        or old.topology is None
         or old.status not in MOVING
         or old.followed_polls + 1 >= FULL_READ_EVERY
         or old.cluster != cluster
@@ -227,12 +236,17 @@ def _follow_steps(
     if read is None:
         return None
     services = list(old.services)
-    where = {service.id: index for index, service in enumerate(services) if service.id}
+    moved: list[int] = []
     for step in read:
-        index = where.get(step.service_id) if step.outcome == "done" and step.service_id else None
-        if index is not None and step.version_after is not None:
-            services[index] = services[index].model_copy(update={"version": step.version_after})
-    return old.hosts, tuple(services), read
+        if step.outcome != "done" or not step.service_id or step.version_after is None:
+            continue
+        position = old.topology.position_of(step.service_id)
+        if position is not None and services[position].version != step.version_after:
+            services[position] = services[position].model_copy(
+                update={"version": step.version_after}
+            )
+            moved.append(position)
+    return tuple(services), moved, read
 
 
 def _with_steps(

@@ -8,7 +8,7 @@ keyboard.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from kostyor_tui.api.models import Cluster, Host, Service, Step, Upgrade
@@ -16,9 +16,9 @@ from kostyor_tui.domain import fleet, lifecycle, order
 from kostyor_tui.domain.progress import (
     HostState,
     UpgradeProgress,
-    host_states,
+    host_states_in,
+    progress_in,
     progress_reported,
-    upgrade_progress,
 )
 from kostyor_tui.domain.statuses import MOVING, Status
 
@@ -68,6 +68,9 @@ class ClusterSnapshot:
     # Polls since the hosts and services were last read in full (the ones between
     # followed the upgrade through its step log: docs of `service.poller`).
     followed_polls: int = 0
+    # The hosts and services indexed, for `advance_snapshot` to re-derive a part of.
+    topology: fleet.Topology | None = field(default=None, repr=False)
+    component_tally: fleet.ComponentTally = field(default_factory=dict, repr=False)
 
     @property
     def progress_reported(self) -> bool:
@@ -123,19 +126,9 @@ def build_snapshot(
     """
     upgrade = lifecycle.newest_upgrade(upgrades)
     status = lifecycle.effective_status(upgrade, cluster) if upgrade else None
-    done = None
-    states: Mapping[str, HostState] = {}
     engine = (upgrade.engine if upgrade else None) or order.DEFAULT_ENGINE
-    if upgrade is not None and upgrade.to_version:
-        done = upgrade_progress(
-            hosts,
-            services,
-            upgrade.to_version,
-            engine,
-            rolling_back=status is Status.ROLLBACK_IN_PROGRESS,
-        )
-        states = host_states(hosts, services, upgrade.to_version)
-    hosts_seen = tuple(hosts)
+    hosts_seen, services_seen = tuple(hosts), tuple(services)
+    topology = fleet.Topology(hosts_seen, services_seen)
     same_topology = (
         previous is not None
         and previous.engine == engine
@@ -145,24 +138,105 @@ def build_snapshot(
     if same_topology and previous is not None:
         engine_order = previous.host_order
     else:
-        engine_order = tuple(fleet.host_order(hosts, services, engine))
-    components = tuple(fleet.components(hosts, services, releases))
-    return ClusterSnapshot(
-        cluster=cluster,
-        hosts=hosts_seen,
-        services=tuple(services),
-        upgrades=tuple(upgrades),
+        engine_order = tuple(fleet.host_order_in(topology, engine))
+    tally = fleet.component_tally(topology)
+    return _derived(
+        ClusterSnapshot(
+            cluster=cluster,
+            hosts=hosts_seen,
+            services=services_seen,
+            upgrades=tuple(upgrades),
+            fetched_at=fetched_at,
+            upgrade=upgrade,
+            status=status,
+            host_order=engine_order,
+            releases=tuple(releases),
+            engine=engine,
+            topology=topology,
+            component_tally=tally,
+        ),
+        fleet.components_of(tally, releases),
+        fleet.host_version_counts_in(topology, releases),
+    )
+
+
+def advance_snapshot(
+    old: ClusterSnapshot,
+    services: Sequence[Service],
+    moved: Sequence[int],
+    fetched_at: datetime,
+) -> ClusterSnapshot:
+    """`old` after the instances at positions `moved` of its services changed version,
+    and nothing else (the caller's promise: the same cluster, upgrades and hosts, the
+    same entries in the same order). Equal to `build_snapshot` of the new data, but
+    only the moved instances' hosts and components are counted again: what a poll
+    following an upgrade through its step log costs grows with the steps, not with
+    the fleet. Steps and events are left to the caller."""
+    if old.topology is None:
+        raise ValueError("a snapshot without its topology cannot be advanced")
+    services_seen = tuple(services)
+    topology = old.topology.revised(services_seen)
+    hosts_hit = {
+        host_id
+        for position in moved
+        for host_id in topology.entry_hosts[position]
+        if host_id is not None
+    }
+    on_hosts = topology.subset(topology.positions_on(hosts_hit), hosts_hit)
+    host_versions = dict(old.host_versions)
+    host_versions.update(
+        (host_id, counts)
+        for host_id, counts in fleet.host_version_counts_in(on_hosts, old.releases).items()
+        if host_id in hosts_hit
+    )
+    moves = [
+        (position, old.services[position], services_seen[position])
+        for position in dict.fromkeys(moved)
+        if old.services[position].version != services_seen[position].version
+    ]
+    tally, names_hit = fleet.retally(old.component_tally, topology, moves)
+    recounted = {
+        component.name: component
+        for component in fleet.components_of(tally, old.releases, names_hit)
+    }
+    components = [recounted.get(component.name, component) for component in old.components]
+    snapshot = replace(
+        old,
+        services=services_seen,
         fetched_at=fetched_at,
-        upgrade=upgrade,
-        status=status,
+        topology=topology,
+        component_tally=tally,
+        events=(),
+    )
+    return _derived(snapshot, components, host_versions)
+
+
+def _derived(
+    snapshot: ClusterSnapshot,
+    components: Sequence[fleet.Component],
+    host_versions: Mapping[str, Mapping[str, int]],
+) -> ClusterSnapshot:
+    """`snapshot` with what follows from its components' and hosts' version counts."""
+    upgrade, topology = snapshot.upgrade, snapshot.topology
+    done = None
+    states: Mapping[str, HostState] = {}
+    if upgrade is not None and upgrade.to_version and topology is not None:
+        done = progress_in(
+            topology,
+            host_versions,
+            components,
+            upgrade.to_version,
+            snapshot.engine,
+            rolling_back=snapshot.status is Status.ROLLBACK_IN_PROGRESS,
+        )
+        states = host_states_in(host_versions, upgrade.to_version)
+    return replace(
+        snapshot,
         progress=done,
         host_states=states,
-        components=components,
-        version_counts=fleet.component_version_counts(components, releases),
-        host_versions=fleet.host_version_counts(hosts, services, releases),
-        host_order=engine_order,
-        releases=tuple(releases),
-        engine=engine,
+        components=tuple(components),
+        version_counts=fleet.component_version_counts(components, snapshot.releases),
+        host_versions=host_versions,
     )
 
 
