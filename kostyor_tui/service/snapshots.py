@@ -176,9 +176,14 @@ def advance_snapshot(
         raise ValueError("a snapshot without its topology cannot be advanced")
     services_seen = tuple(services)
     topology = old.topology.revised(services_seen)
+    moves = [
+        (position, old.services[position], services_seen[position])
+        for position in dict.fromkeys(moved)
+        if old.services[position].version != services_seen[position].version
+    ]
     hosts_hit = {
         host_id
-        for position in moved
+        for position, _, _ in moves
         for host_id in topology.entry_hosts[position]
         if host_id is not None
     }
@@ -189,11 +194,6 @@ def advance_snapshot(
         for host_id, counts in fleet.host_version_counts_in(on_hosts, old.releases).items()
         if host_id in hosts_hit
     )
-    moves = [
-        (position, old.services[position], services_seen[position])
-        for position in dict.fromkeys(moved)
-        if old.services[position].version != services_seen[position].version
-    ]
     tally, names_hit = fleet.retally(old.component_tally, topology, moves)
     recounted = {
         component.name: component
