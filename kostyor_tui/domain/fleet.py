@@ -343,12 +343,13 @@ def component_tally(topology: Topology) -> ComponentTally:
     tally: ComponentTally = {}
     labels = topology.labels
     for service, host_ids in topology.entries():
-        by_version = tally.get(service_name(service))
+        name, version = service_name(service), service.version or UNKNOWN_VERSION
+        by_version = tally.get(name)
         if by_version is None:
-            by_version = tally[service_name(service)] = {}
-        at_version = by_version.get(service.version or UNKNOWN_VERSION)
+            by_version = tally[name] = {}
+        at_version = by_version.get(version)
         if at_version is None:
-            at_version = by_version[service.version or UNKNOWN_VERSION] = Counter()
+            at_version = by_version[version] = Counter()
         for host_id in host_ids:
             at_version[None if host_id is None else labels.get(host_id, host_id)] += 1
     return tally
