@@ -9,8 +9,9 @@ are not written anywhere. It opens the big cluster (cursor down from the small
 one), starts an upgrade of it, and measures the poll updates that follow: CPU
 per update on the main thread and across all threads, main-loop stalls, and
 key-to-screen latency while updates arrive. The main thread's cost with no update
-to show (the stall monitor itself, Textual's timers) is measured first, over the
-same wall time, and reported beside it. Prints one line `PROBE <json>`.
+to show (the stall monitor itself, Textual's timers) is measured first, for
+IDLE_SECONDS, scaled to an update's wall time and reported beside it. Prints one
+line `PROBE <json>`.
 
 What it observes, it observes through the console's public side (the service's
 reactive `snapshots`, the tables' cursor), `gc.callbacks` (the collector's time in
