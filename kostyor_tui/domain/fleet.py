@@ -162,8 +162,11 @@ class Topology:
         ranks = self.host_ranks
         if ranks is None:
             ranks = self.host_ranks = {}
+            rank_of: dict[str | None, int] = {}  # per service name, looked up once
             for service, host_ids in self.entries():
-                rank = self.service_key(service_name(service))[0]
+                rank = rank_of.get(service.name)
+                if rank is None:
+                    rank = rank_of[service.name] = self.service_key(service_name(service))[0]
                 for each_host in host_ids:
                     if rank < ranks.get(each_host, order.NO_SERVICE_RANK):
                         ranks[each_host] = rank
@@ -277,13 +280,20 @@ def host_version_counts_in(
         version = service.version or UNKNOWN_VERSION
         for host_id in host_ids:
             if host_id is not None:
-                counts.setdefault(host_id, Counter())[version] += 1
+                on_host = counts.get(host_id)
+                if on_host is None:
+                    # A host `hosts` does not list (not `setdefault`: a Counter per instance).
+                    on_host = counts[host_id] = Counter()
+                on_host[version] += 1
     seen: set[str] = set()
     for on_host in counts.values():
         seen.update(on_host)
     ordered = version_order(seen, releases)
     return {
-        host_id: {version: on_host[version] for version in ordered if version in on_host}
+        # Most hosts have one version: nothing to put in order.
+        host_id: dict(on_host)
+        if len(on_host) < 2
+        else {version: on_host[version] for version in ordered if version in on_host}
         for host_id, on_host in counts.items()
     }
 
@@ -351,7 +361,8 @@ def component_tally(topology: Topology) -> ComponentTally:
         if at_version is None:
             at_version = by_version[version] = Counter()
         for host_id in host_ids:
-            at_version[None if host_id is None else labels.get(host_id, host_id)] += 1
+            label = None if host_id is None else labels.get(host_id, host_id)
+            at_version[label] = at_version.get(label, 0) + 1
     return tally
 
 
