@@ -7,11 +7,12 @@ The API URL and poll interval come from the config file named by KOSTYOR_CONFIG
 headless driver): layout and rendering happen as in a terminal, only the bytes
 are not written anywhere. It opens the big cluster (cursor down from the small
 one), starts an upgrade of it, and measures the poll updates that follow: CPU
-per update on the main thread and across all threads, main-loop stalls, and
+per update on the main thread and across all threads (over `--updates` updates
+with nothing else running in the app), then main-loop stalls (over as many more,
+a monitor waking every TICK: its own wake-ups are not in the CPU figures), and
 key-to-screen latency while updates arrive. The main thread's cost with no update
-to show (the stall monitor itself, Textual's timers) is measured first, for
-IDLE_SECONDS, scaled to an update's wall time and reported beside it. Prints one
-line `PROBE <json>`.
+to show (Textual's timers) is measured first, for IDLE_SECONDS, scaled to an
+update's wall time and reported beside it. Prints one line `PROBE <json>`.
 
 What it observes, it observes through the console's public side (the service's
 reactive `snapshots`, the tables' cursor), `gc.callbacks` (the collector's time in
@@ -183,14 +184,12 @@ async def large(
         main.detail.host_table.focus()
         await pilot.pause()
 
-        # The main thread's cost with nothing to show: the stall monitor waking it, Textual's
-        # own timers, polls of the settled cluster. Subtracted from each update's below.
-        idle_monitor = StallMonitor()
-        idle_monitor.start()
+        # The main thread's cost with nothing to show (Textual's own timers, polls of the
+        # settled cluster), reported beside each update's. No monitor runs: its wake-ups
+        # would be counted as the console's.
         idle_cpu, idle_wall = time.thread_time(), time.perf_counter()
         await asyncio.sleep(IDLE_SECONDS)
         idle_cpu_per_second = (time.thread_time() - idle_cpu) / (time.perf_counter() - idle_wall)
-        idle_monitor.stop()
 
         started = await asyncio.to_thread(
             httpx.post,
@@ -205,28 +204,37 @@ async def large(
             return snapshot is not None and snapshot.status is Status.IN_PROGRESS
 
         await _until(in_progress, "the upgrade in progress")
-        # Poll updates: main-thread CPU and the whole process's, over `updates`.
         updated.clear()
         await updated.wait()
-        monitor = StallMonitor()
-        monitor.start()
+
+        async def next_updates() -> None:
+            for _ in range(updates):
+                updated.clear()
+                await updated.wait()
+            await _until(lambda: frames[-1][0] > update_times[-1], "the last update's frame")
+
+        # CPU per update, on the main thread and across all threads, over `updates`; with
+        # no stall monitor, whose own wake-ups (hundreds per update) would cost the main
+        # thread more than the update itself.
         profiler = cProfile.Profile() if profile else None
         if profiler is not None:
             profiler.enable()
         collections = GarbageCollections()
         main_cpu, cpu = time.thread_time(), _cpu_seconds()
         wall = time.perf_counter()
-        for _ in range(updates):
-            updated.clear()
-            await updated.wait()
-        await _until(lambda: frames[-1][0] > update_times[-1], "the last update's frame")
+        await next_updates()
         main_cpu = time.thread_time() - main_cpu
+        cpu = _cpu_seconds() - cpu
+        wall = time.perf_counter() - wall
         collections.stop()
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(profile)
-        cpu = _cpu_seconds() - cpu
-        wall = time.perf_counter() - wall
+
+        # Main-loop stalls over the next `updates`, the monitor running.
+        monitor = StallMonitor()
+        monitor.start()
+        await next_updates()
         monitor.stop()
         stalls = list(monitor.stalls)
         worst_stall = monitor.worst
