@@ -185,8 +185,7 @@ def _poll_cluster(
         if not read and old.upgrades == tuple(upgrades):
             return old
         now = clock()
-        base = replace(old, upgrades=tuple(upgrades), upgrade=newest_upgrade(upgrades))
-        new = advance_snapshot(base, services, moved, now)
+        new = advance_snapshot(old, services, moved, now, upgrades)
         new = replace(
             new,
             steps=(*(old.steps or ()), *read)[-STEP_TAIL:],

@@ -7,6 +7,7 @@ keyboard.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -21,6 +22,10 @@ from kostyor_tui.domain.progress import (
     progress_reported,
 )
 from kostyor_tui.domain.statuses import MOVING, Status
+
+
+def _to_version(snapshot: ClusterSnapshot) -> str | None:
+    return snapshot.upgrade.to_version if snapshot.upgrade is not None else None
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,13 @@ class ClusterSnapshot:
     # The hosts and services indexed, for `advance_snapshot` to re-derive a part of.
     topology: fleet.Topology | None = field(default=None, repr=False)
     component_tally: fleet.ComponentTally = field(default_factory=dict, repr=False)
+    # host id -> hostname (the id when the host has no name)
+    hostnames: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # The snapshot `advance_snapshot` made this one from (held weakly: snapshots must not
+    # chain), and the hosts whose versions it moved: a screen showing that one's hosts
+    # redraws these only (`hosts_moved_since`).
+    advanced_from: weakref.ref[ClusterSnapshot] | None = field(default=None, repr=False)
+    moved_hosts: frozenset[str] = field(default=frozenset(), repr=False)
 
     @property
     def progress_reported(self) -> bool:
@@ -87,9 +99,21 @@ class ClusterSnapshot:
         node-by-node, Kostyor's default, a guess)."""
         return self.upgrade is not None and self.upgrade.engine is not None
 
-    @property
-    def hostnames(self) -> dict[str, str]:
-        return {host.id: host.hostname or host.id for host in self.hosts if host.id}
+    def hosts_moved_since(self, shown: ClusterSnapshot | None) -> frozenset[str] | None:
+        """The hosts whose name, versions or upgrade state may differ from `shown`'s:
+        none when it is this one, `moved_hosts` when this one was advanced from it (and
+        the states are told alike), None when not known (any may)."""
+        if shown is self:
+            return frozenset()
+        if (
+            shown is None
+            or self.advanced_from is None
+            or self.advanced_from() is not shown
+            or self.progress_reported != shown.progress_reported
+            or _to_version(self) != _to_version(shown)
+        ):
+            return None
+        return self.moved_hosts
 
     @property
     def cluster_id(self) -> str:
@@ -154,6 +178,7 @@ def build_snapshot(
             engine=engine,
             topology=topology,
             component_tally=tally,
+            hostnames={host.id: host.hostname or host.id for host in hosts_seen if host.id},
         ),
         fleet.components_of(tally, releases),
         fleet.host_version_counts_in(topology, releases),
@@ -165,10 +190,12 @@ def advance_snapshot(
     services: Sequence[Service],
     moved: Sequence[int],
     fetched_at: datetime,
+    upgrades: Sequence[Upgrade],
 ) -> ClusterSnapshot:
     """`old` after the instances at positions `moved` of its services changed version,
-    and nothing else (the caller's promise: the same cluster, upgrades and hosts, the
-    same entries in the same order). Equal to `build_snapshot` of the new data, but
+    and nothing else (the caller's promise: the same cluster and hosts, the same
+    entries in the same order, the same upgrade in the same status, as `upgrades`
+    now tell it). Equal to `build_snapshot` of the new data, but
     only the moved instances' hosts and components are counted again: what a poll
     following an upgrade through its step log costs grows with the steps, not with
     the fleet. Steps and events are left to the caller."""
@@ -202,11 +229,15 @@ def advance_snapshot(
     components = [recounted.get(component.name, component) for component in old.components]
     snapshot = replace(
         old,
+        upgrades=tuple(upgrades),
+        upgrade=lifecycle.newest_upgrade(upgrades),
         services=services_seen,
         fetched_at=fetched_at,
         topology=topology,
         component_tally=tally,
         events=(),
+        advanced_from=weakref.ref(old),
+        moved_hosts=frozenset(hosts_hit),
     )
     return _derived(snapshot, components, host_versions)
 

@@ -1,6 +1,6 @@
 """The cluster detail: summary lines and the component/version and hosts tables."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from textual import on
 from textual.app import ComposeResult
@@ -55,32 +55,48 @@ def host_table_rows(
     """The hosts tab's rows. `known`, the rows derived last time, is reused for each host
     whose name, versions and state are the same (a poll during an upgrade moves a few
     hosts of thousands), and then holds this snapshot's."""
-    names = snapshot.hostnames
-    reported = snapshot.progress_reported
     previous = known or {}
     derived: HostRowCache = {}
     rows: list[tuple[str, Row]] = []
     for host_id in snapshot.host_order:
-        versions: Mapping[str, int] = snapshot.host_versions.get(host_id, {})
-        state = snapshot.host_states.get(host_id) if reported else None
-        name = names.get(host_id, host_id)
-        shows = (name, tuple(versions.items()), state)  # in order, as shown
-        cached = previous.get(host_id)
-        if cached is not None and cached[0] == shows:
-            cells = cached[1]
-        else:
-            cells = (
-                printable(name),
-                printable(fleet.format_version_counts(versions)) or "—",
-                host_state_content(state),
-                str(sum(versions.values())),
-            )
-        derived[host_id] = (shows, cells)
-        rows.append((host_id, cells))
+        derived[host_id] = _host_row(snapshot, host_id, previous.get(host_id))
+        rows.append((host_id, derived[host_id][1]))
     if known is not None:
         known.clear()
         known.update(derived)
     return rows
+
+
+def moved_host_rows(
+    snapshot: ClusterSnapshot, moved: Iterable[str], known: HostRowCache
+) -> list[tuple[str, Row]]:
+    """The rows of the hosts `moved` only, in no particular order, `known` updated with
+    them: for a snapshot whose other hosts show as `known` has them
+    (`ClusterSnapshot.hosts_moved_since`)."""
+    rows: list[tuple[str, Row]] = []
+    for host_id in moved:
+        known[host_id] = _host_row(snapshot, host_id, known.get(host_id))
+        rows.append((host_id, known[host_id][1]))
+    return rows
+
+
+def _host_row(
+    snapshot: ClusterSnapshot, host_id: str, cached: tuple[tuple[object, ...], Row] | None
+) -> tuple[tuple[object, ...], Row]:
+    """What the host's row shows, and its cells (`cached`'s when it shows the same)."""
+    versions: Mapping[str, int] = snapshot.host_versions.get(host_id, {})
+    state = snapshot.host_states.get(host_id) if snapshot.progress_reported else None
+    name = snapshot.hostnames.get(host_id, host_id)
+    shows = (name, tuple(versions.items()), state)  # in order, as shown
+    if cached is not None and cached[0] == shows:
+        return cached
+    cells = (
+        printable(name),
+        printable(fleet.format_version_counts(versions)) or "—",
+        host_state_content(state),
+        str(sum(versions.values())),
+    )
+    return shows, cells
 
 
 def empty_note(snapshot: ClusterSnapshot, tab: str) -> str:
@@ -159,6 +175,8 @@ class ClusterDetail(Vertical):
         self._region = region
         self._snapshot: ClusterSnapshot | None = None
         self._host_rows: HostRowCache = {}
+        # The snapshot the hosts table shows (None: no cluster's hosts).
+        self._hosts_shown: ClusterSnapshot | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("Select a cluster", id="cluster-summary")
@@ -227,8 +245,16 @@ class ClusterDetail(Vertical):
         snapshot = self._snapshot
         tab = self.query_one("#detail-tabs", TabbedContent).active
         if tab == "hosts-tab":
-            rows = host_table_rows(snapshot, self._host_rows) if snapshot else []
-            self.host_table.sync_rows(rows)
+            moved = snapshot.hosts_moved_since(self._hosts_shown) if snapshot else None
+            if snapshot is None:
+                self.host_table.sync_rows([])
+            elif moved is None:
+                self.host_table.sync_rows(host_table_rows(snapshot, self._host_rows))
+            else:
+                # A poll following an upgrade: the hosts it moved, not every host, are
+                # looked at again.
+                self.host_table.update_rows(moved_host_rows(snapshot, moved, self._host_rows))
+            self._hosts_shown = snapshot
         else:
             self.component_table.sync_rows(component_table_rows(snapshot) if snapshot else [])
         note = empty_note(snapshot, tab) if snapshot else ""

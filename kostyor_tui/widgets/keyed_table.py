@@ -94,7 +94,12 @@ class KeyedTable(DataTable[object]):
             self.move_cursor(row=self._index[cursor_key], animate=False)
         return len(rows) * len(self._column_spec)
 
-    def _update_cells(self, rows: Sequence[tuple[str, Row]]) -> int:
+    def update_rows(self, rows: Iterable[tuple[str, Row]]) -> int:
+        """Set these rows' cells (each key already in the table; the others stay as they
+        are); return how many cells changed."""
+        return self._update_cells(rows)
+
+    def _update_cells(self, rows: Iterable[tuple[str, Row]]) -> int:
         columns = [key for _, key in self._column_spec]
         updates: list[tuple[str, str, object]] = []
         for key, cells in rows:

@@ -1,7 +1,8 @@
 """A poll that follows an upgrade through its step log re-derives only what the steps moved
 (`snapshots.advance_snapshot`): for any fleet data, however inconsistent, and any
 instances moved to any versions, the result is what deriving the new data from
-nothing (`build_snapshot`) gives, field for field the screens read."""
+nothing (`build_snapshot`) gives, field for field the screens read; and the hosts
+tab, redrawing only the hosts it says moved, shows what it would drawing them all."""
 
 from dataclasses import replace
 from datetime import datetime
@@ -13,7 +14,8 @@ from hypothesis import strategies as st
 
 from kostyor_tui.api.models import Cluster, Host, Service, Upgrade
 from kostyor_tui.service.snapshots import ClusterSnapshot, advance_snapshot, build_snapshot
-from tests.properties.test_fleet_data_properties import RELEASES, fleets, versions
+from kostyor_tui.widgets.cluster_detail import HostRowCache, host_table_rows, moved_host_rows
+from tests.properties.test_fleet_data_properties import RELEASES, _styled, fleets, versions
 
 DERIVED = (
     "progress",
@@ -70,10 +72,27 @@ def test_advancing_equals_deriving_from_nothing(
         for position, version in batch:
             if position < len(services):
                 services[position] = services[position].model_copy(update={"version": version})
-        advanced = advance_snapshot(snapshot, services, moved, datetime(2026, 11, 24, 23, 31))
+        advanced = advance_snapshot(
+            snapshot, services, moved, datetime(2026, 11, 24, 23, 31), snapshot.upgrades
+        )
         assert _derived(advanced) == _derived(_snapshot(fleet, services))
         assert advanced.services == tuple(services)
+        assert _hosts_tab_after(snapshot, advanced) == _styled(host_table_rows(advanced))
         snapshot = advanced
+
+
+def _hosts_tab_after(shown: ClusterSnapshot, advanced: ClusterSnapshot) -> list[object]:
+    """The hosts tab's rows once it showed `shown` and then `advanced` came, as
+    ClusterDetail updates it: only the hosts `advanced` says moved, when it can say."""
+    known: HostRowCache = {}
+    table = dict(host_table_rows(shown, known))
+    moved = advanced.hosts_moved_since(shown)
+    if moved is None:
+        table = dict(host_table_rows(advanced, known))
+    else:
+        assert moved <= table.keys()
+        table.update(moved_host_rows(advanced, moved, known))
+    return _styled(list(table.items()))
 
 
 def test_a_snapshot_without_its_topology_is_not_advanced() -> None:
@@ -86,4 +105,4 @@ def test_a_snapshot_without_its_topology_is_not_advanced() -> None:
     }
     bare = replace(_snapshot(fleet, []), topology=None)
     with pytest.raises(ValueError, match="topology"):
-        advance_snapshot(bare, [], [], datetime(2026, 11, 24, 23, 31))
+        advance_snapshot(bare, [], [], datetime(2026, 11, 24, 23, 31), ())
