@@ -1,6 +1,9 @@
-"""update_in_place: a text update lays the screen out only when the widget's height changes."""
+"""update_in_place: a text update lays the screen out only when the widget's height changes,
+and content already shown is not painted again."""
 
+from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Label, Static
 
@@ -9,10 +12,13 @@ class CountingStatic(Static):
     """A Static that counts the layouts asked of it."""
 
     layouts = 0
+    repaints = 0
 
     def refresh(self, *regions, repaint=True, layout=False, recompose=False):  # type: ignore[no-untyped-def]
         if layout:
             self.layouts += 1
+        if repaint:
+            self.repaints += 1
         return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
 
@@ -66,3 +72,29 @@ async def test_a_hidden_widget_is_laid_out_when_shown():
         text.display = True
         await pilot.pause()
         assert below.region.y == 3
+
+
+async def test_content_already_shown_is_not_painted_again_but_a_new_style_is():
+    from kostyor_tui.widgets.in_place import update_in_place
+
+    app = TextApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        text = app.query_one("#text", CountingStatic)
+        for first, same, restyled in (
+            (Content.styled("state", "bold"), Content.styled("state", "bold"), None),
+            (Text("state", "bold"), Text("state", "bold"), Text("state", "italic")),
+            ("state", "state", None),
+        ):
+            update_in_place(text, first)
+            await pilot.pause()
+            painted = text.repaints
+            update_in_place(text, same)
+            assert text.repaints == painted
+            # Content compares its text only: the same text in another style is painted.
+            update_in_place(text, restyled or Content.styled("state", "italic"))
+            assert text.repaints > painted
+            await pilot.pause()
+            assert any(
+                segment.style is not None and segment.style.italic
+                for segment in text.render_line(0)
+            )
