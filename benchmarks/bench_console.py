@@ -146,8 +146,9 @@ def size_results(
             r["main_thread_ms_per_update"] - r["main_thread_idle_ms_per_update"],
             "ms",
             note=(
-                f"idle (stall monitor, Textual's timers) {r['main_thread_idle_ms_per_update']:.0f}"
-                " ms over an update's wall time, measured before the upgrade"
+                f"idle (Textual's timers, polls of the settled cluster) "
+                f"{r['main_thread_idle_ms_per_update']:.0f} ms over an update's wall time, "
+                "measured before the upgrade"
             ),
         ),
         Result(
