@@ -11,6 +11,7 @@ operator's action means, and what to do when it fails, is
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -95,6 +96,8 @@ class KostyorClient:
         self._last_lists: dict[
             tuple[str, tuple[tuple[str, str], ...]], tuple[bytes, tuple[Any, ...]]
         ] = {}
+        # The console's poller and its commands' workers share one client.
+        self._last_lists_lock = threading.Lock()
         self.validations = 0
 
     def close(self) -> None:
@@ -145,10 +148,11 @@ class KostyorClient:
         answer = self._transport.request("GET", path, what=what, params=params)
         request = (path, tuple(sorted(params.items())) if params else ())
         fingerprint = _fingerprint(answer.body)
-        last = self._last_lists.get(request)
-        if last is not None and last[0] == fingerprint:
-            return list(last[1])
-        self.validations += 1
+        with self._last_lists_lock:
+            last = self._last_lists.get(request)
+            if last is not None and last[0] == fingerprint:
+                return list(last[1])
+            self.validations += 1
         noun = f"a list of {key}"
         try:
             items = adapter.validate_json(answer.body)
@@ -160,10 +164,11 @@ class KostyorClient:
         _check_unique_ids(items, what)
         # The most recent requests only: a console browsing many clusters keeps only
         # the last ones' lists (and step log reads, each `?since=` a new request, churn).
-        self._last_lists.pop(request, None)
-        self._last_lists[request] = (fingerprint, tuple(items))
-        while len(self._last_lists) > _REMEMBERED_LISTS:
-            del self._last_lists[next(iter(self._last_lists))]
+        with self._last_lists_lock:
+            self._last_lists.pop(request, None)
+            self._last_lists[request] = (fingerprint, tuple(items))
+            while len(self._last_lists) > _REMEMBERED_LISTS:
+                del self._last_lists[next(iter(self._last_lists))]
         return items
 
     def _checking_cluster(self, cluster_id: str, call: Callable[[], T]) -> T:
