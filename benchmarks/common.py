@@ -39,21 +39,28 @@ class Result:
             return None
         return self.value <= self.target
 
-    def line(self) -> str:
-        target = ""
-        if self.target is not None:
-            verdict = "met" if self.met else f"MISSED by {self.miss()}"
-            target = f"  (target < {self.target:g} {self.unit}: {verdict})"
-        note = f"  [{self.note}]" if self.note else ""
-        return f"{self.name}: {self.value:.3g} {self.unit}{target}{note}"
-
-    def miss(self) -> str:
-        """How far over the target, in percent of it ("" when met or without a target)."""
-        if self.target is None or self.met:
+    def target_text(self) -> str:
+        """The target as RESULTS.md shows it: "< 0.3 s", or "0" for none at all."""
+        if self.target is None:
             return ""
         if self.target == 0:
-            return f"{self.value:g}"
-        return f"{100 * (self.value / self.target - 1):.0f}%"
+            return "0"
+        return f"< {self.target:g} {self.unit}"
+
+    def verdict(self) -> str:
+        """ "met", "missed by 23%" (by how many, against a target of none), or ""."""
+        if self.target is None:
+            return ""
+        if self.met:
+            return "met"
+        if self.target == 0:
+            return f"missed by {self.value:g}"
+        return f"missed by {100 * (self.value / self.target - 1):.0f}%"
+
+    def line(self) -> str:
+        target = f"  (target {self.target_text()}: {self.verdict()})" if self.target_text() else ""
+        note = f"  [{self.note}]" if self.note else ""
+        return f"{self.name}: {self.value:.3g} {self.unit}{target}{note}"
 
 
 def report(benchmark: str, results: list[Result]) -> None:

@@ -33,7 +33,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 STALL_MS = 50.0
 # How often the stall monitor wakes; a wake later than this plus STALL_MS is a stall.
@@ -60,14 +60,24 @@ async def _until(condition: Callable[[], bool], what: str, timeout: float = 300.
         await asyncio.sleep(0.001)
 
 
-async def _frame_with_cursor(frames: list[tuple[float, int]], row: int, since: float) -> float:
-    """When the first frame after `since` showed the host cursor on `row`."""
+class Frame(NamedTuple):
+    """A frame the compositor produced, and what it showed."""
+
+    at: float
+    host_cursor: int
+    large_open: bool  # the big cluster's summary and components
+
+
+async def _first_frame(
+    frames: list[Frame], since: float, showing: Callable[[Frame], bool], what: str
+) -> float:
+    """When the first frame after `since` that is `showing` was produced."""
     while True:
-        shown = next((at for at, cursor in frames if at > since and cursor == row), None)
+        shown = next((frame.at for frame in frames if frame.at > since and showing(frame)), None)
         if shown is not None:
             return shown
         if time.perf_counter() - since > 60:
-            raise TimeoutError("no frame showed the cursor moved")
+            raise TimeoutError(f"no frame showed {what}")
         await asyncio.sleep(0.001)
 
 
@@ -132,7 +142,7 @@ async def large(
     from kostyor_tui.domain.statuses import Status
     from kostyor_tui.screens.main import MainScreen
 
-    frames: list[tuple[float, int]] = []
+    frames: list[Frame] = []
     updated = asyncio.Event()
     update_times: list[float] = []
 
@@ -140,13 +150,6 @@ async def large(
     async with app.run_test(size=(160, 50)) as pilot:
         main = app.screen
         assert isinstance(main, MainScreen)
-        display = app._display
-
-        def counting_display(screen: Any, renderable: Any) -> None:
-            display(screen, renderable)
-            frames.append((time.perf_counter(), main.detail.host_table.cursor_row))
-
-        app._display = counting_display  # type: ignore[method-assign]
         service = app.service
         await _until(lambda: main.cluster_list.table.row_count == 2, "the cluster list")
         await _until(lambda: main.detail.component_table.row_count > 0, "the small cluster")
@@ -161,21 +164,35 @@ async def large(
                 updated.set()
 
         last: list[Any] = [None]
+
+        def large_open() -> bool:
+            shown = main.detail.shown_snapshot
+            return (
+                shown is not None
+                and shown.cluster_id == large_id
+                and main.detail.component_table.row_count > 0
+            )
+
+        display = app._display
+
+        def counting_display(screen: Any, renderable: Any) -> None:
+            display(screen, renderable)
+            frames.append(
+                Frame(time.perf_counter(), main.detail.host_table.cursor_row, large_open())
+            )
+
+        app._display = counting_display  # type: ignore[method-assign]
         main.watch(service, "snapshots", snapshot_changed, init=False)
 
-        def showing_large() -> bool:
-            shown = main.detail.shown_snapshot
-            return shown is not None and shown.cluster_id == large_id
-
-        # Opening the big cluster: cursor down, as an operator would, until its summary and
-        # the visible (components) table are filled and drawn.
+        # Opening the big cluster: cursor down, as an operator would, until a frame shows its
+        # summary and the visible (components) table filled. (Waiting for the table, then
+        # for a frame after that, would miss the frame drawn meanwhile and wait for a poll.)
         opened = time.perf_counter()
         await pilot.press("down")
-        await _until(showing_large, "the large detail")
-        await _until(lambda: main.detail.component_table.row_count > 0, "its components")
-        filled = time.perf_counter()
-        await _until(lambda: frames[-1][0] > filled, "a frame of it")
-        open_seconds = frames[-1][0] - opened
+        open_seconds = (
+            await _first_frame(frames, opened, lambda frame: frame.large_open, "the large detail")
+            - opened
+        )
         open_rss = _peak_rss_mb()
 
         # Its hosts tab, where the keys go.
@@ -211,7 +228,7 @@ async def large(
             for _ in range(updates):
                 updated.clear()
                 await updated.wait()
-            await _until(lambda: frames[-1][0] > update_times[-1], "the last update's frame")
+            await _until(lambda: frames[-1].at > update_times[-1], "the last update's frame")
 
         # CPU per update, on the main thread and across all threads, over `updates`; with
         # no stall monitor, whose own wake-ups (hundreds per update) would cost the main
@@ -227,7 +244,7 @@ async def large(
         cpu = _cpu_seconds() - cpu
         wall = time.perf_counter() - wall
         collections.stop()
-        if profiler is not None:
+        if profiler is not None and profile:
             profiler.disable()
             profiler.dump_stats(profile)
 
@@ -243,10 +260,15 @@ async def large(
         # until the first frame showing the cursor on its new row.
         latencies = []
         for _ in range(updates * 2):
-            row = main.detail.host_table.cursor_row
+            moved_to = main.detail.host_table.cursor_row + 1
             pressed = time.perf_counter()
             await pilot.press("j")
-            shown = await _frame_with_cursor(frames, row + 1, pressed)
+            shown = await _first_frame(
+                frames,
+                pressed,
+                lambda frame, row=moved_to: frame.host_cursor == row,  # type: ignore[misc]
+                "the cursor moved",
+            )
             latencies.append(1000 * (shown - pressed))
             await asyncio.sleep(0.3)
         snapshot = service.snapshot(large_id)

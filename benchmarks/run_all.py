@@ -16,6 +16,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from benchmarks.common import Result  # noqa: E402
 from benchmarks.machine import describe  # noqa: E402
 
 BENCHMARKS = ("benchmarks.bench_headless", "benchmarks.bench_console")
@@ -39,17 +40,6 @@ def run(module: str) -> dict:
     return payload
 
 
-def verdict(result: dict) -> str:
-    target = result["target"]
-    if target is None:
-        return ""
-    if result["value"] <= target:
-        return "met"
-    if target == 0:
-        return f"**missed** by {result['value']:g}"
-    return f"**missed** by {100 * (result['value'] / target - 1):.0f}%"
-
-
 def markdown(payloads: list[dict], machine: str, when: str) -> str:
     lines = [
         "# Benchmark results",
@@ -62,13 +52,12 @@ def markdown(payloads: list[dict], machine: str, when: str) -> str:
         "|---|---|---|---|---|",
     ]
     for payload in payloads:
-        for result in payload["results"]:
-            target = (
-                f"< {result['target']:g} {result['unit']}" if result["target"] is not None else ""
-            )
-            figure = f"{result['value']:.3g} {result['unit']}"
+        for fields in payload["results"]:
+            result = Result(**fields)
+            figure = f"{result.value:.3g} {result.unit}"
+            verdict = result.verdict().replace("missed", "**missed**")
             lines.append(
-                f"| {result['name']} | {figure} | {target} | {verdict(result)} | {result['note']} |"
+                f"| {result.name} | {figure} | {result.target_text()} | {verdict} | {result.note} |"
             )
     return "\n".join(lines) + "\n"
 
