@@ -93,8 +93,17 @@ def demo_first_frame(env: dict[str, str]) -> float:
         return time.perf_counter() - started
     finally:
         os.killpg(process.pid, signal.SIGTERM)
+        # The terminal is read until the console has gone: one that stopped reading
+        # would leave it blocked writing its last frames, killed with its demo files.
+        deadline = time.monotonic() + 15
+        while process.poll() is None and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.1)[0]:
+                try:
+                    os.read(master, 65536)
+                except OSError:  # EIO: every writer has closed the terminal
+                    break
         try:
-            process.wait(15)
+            process.wait(max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(5)
