@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -100,46 +101,52 @@ async def headless_chromium(
     """A headless Chromium with one blank tab, its websocket traffic reported."""
     executable = chromium_path()
     assert executable is not None
-    process = subprocess.Popen(
-        [
-            executable,
-            "--headless=new",
-            "--no-sandbox",  # tests run as root in CI
-            "--disable-gpu",
-            "--no-first-run",
-            "--remote-debugging-port=0",
-            f"--user-data-dir={profile_dir}",
-            f"--window-size={width},{height}",
-            "about:blank",
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "LANG": "C.UTF-8"},
-    )
-    try:
-        assert process.stderr is not None
-        browser_url = await asyncio.wait_for(asyncio.to_thread(_listening_url, process.stderr), 60)
-        port = browser_url.split("//", 1)[1].split("/", 1)[0]
-        async with aiohttp.ClientSession() as session:
-            async with session.get(f"http://{port}/json/list") as answer:
-                targets = await answer.json()
-            page_url = next(t["webSocketDebuggerUrl"] for t in targets if t["type"] == "page")
-            socket = await session.ws_connect(page_url, max_msg_size=0)
-            page = Page(socket)
-            try:
-                await page.send("Network.enable")
-                await page.send("Page.enable")
-                yield page
-            finally:
-                await page.close()
-    finally:
-        process.terminate()
+    # Its own temporary files (the singleton socket's directory, which a terminated
+    # Chromium leaves behind) go to a directory removed afterwards; a short path, as a
+    # socket's must be.
+    with tempfile.TemporaryDirectory(prefix="kostyor-chromium-") as temporary:
+        process = subprocess.Popen(
+            [
+                executable,
+                "--headless=new",
+                "--no-sandbox",  # tests run as root in CI
+                "--disable-gpu",
+                "--no-first-run",
+                "--remote-debugging-port=0",
+                f"--user-data-dir={profile_dir}",
+                f"--window-size={width},{height}",
+                "about:blank",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "LANG": "C.UTF-8", "TMPDIR": temporary},
+        )
         try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            assert process.stderr is not None
+            browser_url = await asyncio.wait_for(
+                asyncio.to_thread(_listening_url, process.stderr), 60
+            )
+            port = browser_url.split("//", 1)[1].split("/", 1)[0]
+            async with aiohttp.ClientSession() as session:
+                async with session.get(f"http://{port}/json/list") as answer:
+                    targets = await answer.json()
+                page_url = next(t["webSocketDebuggerUrl"] for t in targets if t["type"] == "page")
+                socket = await session.ws_connect(page_url, max_msg_size=0)
+                page = Page(socket)
+                try:
+                    await page.send("Network.enable")
+                    await page.send("Page.enable")
+                    yield page
+                finally:
+                    await page.close()
+        finally:
+            process.terminate()
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def _listening_url(stream: Any) -> str:
