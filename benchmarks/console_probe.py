@@ -68,6 +68,11 @@ class Frame(NamedTuple):
     large_open: bool  # the big cluster's summary and components
 
 
+def _cursor_on(row: int) -> Callable[[Frame], bool]:
+    """Whether a frame shows the host cursor on `row`."""
+    return lambda frame: frame.host_cursor == row
+
+
 async def _first_frame(
     frames: list[Frame], since: float, showing: Callable[[Frame], bool], what: str
 ) -> float:
@@ -263,12 +268,7 @@ async def large(
             moved_to = main.detail.host_table.cursor_row + 1
             pressed = time.perf_counter()
             await pilot.press("j")
-            shown = await _first_frame(
-                frames,
-                pressed,
-                lambda frame, row=moved_to: frame.host_cursor == row,  # type: ignore[misc]
-                "the cursor moved",
-            )
+            shown = await _first_frame(frames, pressed, _cursor_on(moved_to), "the cursor moved")
             latencies.append(1000 * (shown - pressed))
             await asyncio.sleep(0.3)
         snapshot = service.snapshot(large_id)
