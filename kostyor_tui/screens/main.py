@@ -112,15 +112,22 @@ class MainScreen(Screen[None]):
             self._show_detail()
 
     def on_cluster_list_highlighted(self, message: ClusterList.Highlighted) -> None:
-        # A single move opens its cluster at once. Holding j/k (or a rebuilt list)
-        # moves the cursor many times: the moves after the first are collected and
-        # only the cluster the cursor rests on is opened, since a big cluster's
-        # detail costs a fetch and a table rebuild.
-        if self._highlight_timer is None:
-            self.select_cluster(self.cluster_list.table.cursor_key)
-        else:
+        # A single move opens its cluster at once. Holding j/k moves the cursor many
+        # times: the moves after the first are collected and only the cluster the
+        # cursor rests on is opened, since a big cluster's detail costs a fetch and a
+        # table rebuild. A rebuilt list highlighting the open cluster again is no move,
+        # and neither is the first cluster opened: neither may hold up the next key.
+        cluster_id = self.cluster_list.table.cursor_key
+        if cluster_id == self.selected_cluster_id:
+            return
+        if self._highlight_timer is not None:
             self._highlight_timer.stop()
             self._highlight_pending = True
+        else:
+            first_opened = self.selected_cluster_id is None
+            self.select_cluster(cluster_id)
+            if first_opened:
+                return
         self._highlight_timer = self.set_timer(HIGHLIGHT_SETTLE, self._highlight_settled)
 
     def _highlight_settled(self) -> None:

@@ -11,6 +11,7 @@ import pytest
 from kostyor_tui.api.client import KostyorClient
 from kostyor_tui.errors import KostyorTuiError
 from kostyor_tui.service import poller
+from tests.tui.conftest import wait_for
 
 
 @pytest.fixture(autouse=True)
@@ -42,14 +43,31 @@ def test_what_a_poll_leaves_alive_is_frozen_out_of_the_collectors_reach(server, 
         assert alive() is not None  # frozen: no collection pays for it
 
 
-def test_frozen_garbage_is_collected_once_the_frozen_objects_grew(server, monkeypatch):
+def test_frozen_garbage_is_collected_by_the_pass_due_once_the_frozen_objects_grew(
+    server, monkeypatch
+):
     monkeypatch.setattr(poller, "FULL_PASS_GROWTH", 0.0)  # any growth at all
     with KostyorClient(server.url) as client:
         poller.poll(client, [], {}, (), everything=True)
+        gc.disable()  # nothing collects the garbage but the pass
         alive = _garbage()
         poller.poll(client, [], {}, (), everything=True)
+        # Found due, but left to the caller: a poll's result is shown before the pass.
+        assert poller.collection_due()
+        assert alive() is not None
+        poller.collect_if_due()
         assert alive() is None
-        assert gc.isenabled()
+        assert not poller.collection_due()
+
+
+async def test_the_console_runs_the_pass_a_poll_found_due(server, make_app, monkeypatch):
+    monkeypatch.setattr(poller, "FULL_PASS_GROWTH", 0.0)
+    app = make_app(server.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.service.clusters, "a first poll")
+        alive = _garbage()
+        gc.freeze()  # out of every collection's reach but the full pass
+        await wait_for(pilot, lambda: alive() is None, "the pass after a later poll")
 
 
 def test_a_failed_poll_leaves_the_collector_enabled():

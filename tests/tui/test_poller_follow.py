@@ -1,10 +1,13 @@
 """While the engine moves an upgrade, the poller follows it through the server's step log
 instead of re-reading every instance: what it derives is what a full read shows."""
 
+import threading
+
 from kostyor_tui.api.client import KostyorClient
 from kostyor_tui.domain.statuses import Status
 from kostyor_tui.service import poller
 from kostyor_tui.service.snapshots import ClusterSnapshot
+from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.waiting import wait_until
 
 # Steps slow enough that the upgrade is still moving after the polls the tests wait for,
@@ -77,3 +80,29 @@ def test_followed_polls_are_bounded_by_a_full_read(server_factory, monkeypatch):
         wait_until(polled_enough, "several polls of the upgrade")
         assert max(seen) == 1  # a followed poll, then a full read
         assert 0 in seen[1:]
+
+
+def test_a_full_read_asks_for_hosts_and_services_at_once(server):
+    # Each answer held back longer than the test waits for the other request: read one
+    # after the other, the second would be asked for only after the first's answer.
+    with FaultProxy(server.url) as proxy, KostyorClient(proxy.url) as client:
+        cluster = next(c for c in client.list_clusters() if c.name == "home_lab")
+        for path in (r"/hosts$", r"/services$"):
+            proxy.inject(Fault.slow(6.0, method="GET", path=path))
+        polled: list[poller.PollResult] = []
+        reading = threading.Thread(
+            target=lambda: polled.append(
+                poller.poll(client, [cluster.id or ""], {}, (), everything=True)
+            )
+        )
+        reading.start()
+        try:
+            wait_until(
+                lambda: proxy.count("GET", r"/hosts$") and proxy.count("GET", r"/services$"),
+                "both asked for",
+                timeout=4.0,
+            )
+        finally:
+            reading.join(30)
+        snapshot = polled[0].watched[cluster.id or ""]
+        assert snapshot is not None and snapshot.hosts
