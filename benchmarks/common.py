@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from kostyor_tui.server.process import ServerProcess
+
 REPO = Path(__file__).resolve().parent.parent
 CONSOLE_SCRIPT = Path(sys.executable).with_name("kostyor-tui")
-_URL_LINE = re.compile(r"serving on (http://\S+)")
 
 
 @dataclass
@@ -92,42 +90,12 @@ def server_process(
     db_path: Path, *, seed: str = "demo", step_seconds: float = 1.0
 ) -> Iterator[str]:
     """`kostyor-tui serve` on a free port in a subprocess; yields its URL, stops it after."""
-    log_path = db_path.with_suffix(".log")
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                str(CONSOLE_SCRIPT),
-                "serve",
-                "--port",
-                "0",
-                "--db",
-                str(db_path),
-                "--seed",
-                seed,
-                "--step-seconds",
-                str(step_seconds),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
+    server = ServerProcess(db_path, seed=seed, step_seconds=step_seconds)
+    server.start(timeout=60)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            match = _URL_LINE.search(log_path.read_text(errors="replace"))
-            if match:
-                break
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start: {log_path.read_text()}")
-            time.sleep(0.02)
-        yield match.group(1)
+        yield server.url
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        server.stop()
 
 
 @contextmanager

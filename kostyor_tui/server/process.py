@@ -29,6 +29,19 @@ def _terminate_with_parent() -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def stop_process(process: "subprocess.Popen[bytes]", timeout: float) -> int:
+    """SIGTERM and wait up to `timeout` seconds; SIGKILL if it has not stopped.
+    Returns the exit code."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+    return process.returncode
+
+
 class ServerProcess:
     """`python -m kostyor_tui.server.cli serve` in a subprocess, on a free port by default.
 
@@ -145,13 +158,7 @@ class ServerProcess:
         """SIGTERM and wait; SIGKILL if it does not stop. Returns the exit code."""
         if self.process is None:
             return None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        return self.process.returncode
+        return stop_process(self.process, timeout)
 
     def __enter__(self) -> "ServerProcess":
         return self.start()

@@ -23,6 +23,8 @@ from typing import Any
 
 import aiohttp
 
+from kostyor_tui.server.process import stop_process
+
 _LISTENING = re.compile(r"DevTools listening on (ws://\S+)")
 
 
@@ -141,12 +143,7 @@ async def headless_chromium(
                 finally:
                     await page.close()
         finally:
-            process.terminate()
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process, 15)
 
 
 def _listening_url(stream: Any) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from kostyor_tui.server.process import stop_process
 from tests.support.waiting import wait_until
 
 _URL = re.compile(r"Serving the console on (http://\S+)")
@@ -42,14 +43,7 @@ class WebProcess:
         return self.url.rsplit("token=", 1)[1]
 
     def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
+        return stop_process(self.process, 20)
 
 
 @pytest.fixture
