@@ -253,10 +253,14 @@ class KostyorApp(App[int]):
         return next(s for s in self.screen_stack if isinstance(s, MainScreen))
 
     def current_cluster_id(self) -> str | None:
-        """The cluster the operator is looking at: the upgrade screen's, else the selected one."""
+        """The cluster the operator is looking at: the upgrade screen's, else the selected
+        one (the main screen's sidebar moves being collected are settled first: it is the
+        highlighted one)."""
         for screen in reversed(self.screen_stack):
             if isinstance(screen, UpgradeScreen):
                 return screen.cluster_id
+            if isinstance(screen, MainScreen):
+                screen.settle_moves()
             if isinstance(screen, MainScreen | FleetScreen):
                 return screen.selected_cluster_id
         return None

@@ -136,6 +136,13 @@ class MainScreen(Screen[None]):
             self._highlight_pending = False
             self.select_cluster(self.cluster_list.table.cursor_key)
 
+    def settle_moves(self) -> None:
+        """Open the cluster the cursor rests on now if moves are being collected: a key
+        acting on the selected cluster acts on the one the operator sees highlighted."""
+        if self._highlight_timer is not None:
+            self._highlight_timer.stop()
+            self._highlight_settled()
+
     def on_cluster_list_chosen(self, message: ClusterList.Chosen) -> None:
         self.post_message(UpgradeViewRequested(message.cluster_id))
 
@@ -169,14 +176,17 @@ class MainScreen(Screen[None]):
         return True
 
     def action_open_upgrade(self) -> None:
+        self.settle_moves()
         if self.selected_cluster_id:
             self.post_message(UpgradeViewRequested(self.selected_cluster_id))
 
     def action_start_upgrade(self) -> None:
+        self.settle_moves()
         if self.selected_cluster_id:
             self.post_message(StartUpgradeRequested(self.selected_cluster_id))
 
     def action_toggle_hosts(self) -> None:
+        self.settle_moves()
         self.detail.toggle_tab()
 
     def action_filter(self) -> None:
