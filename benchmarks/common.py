@@ -89,7 +89,7 @@ def isolated_env(config_dir: Path, api_url: str, poll_interval: float = 2.0) -> 
 def server_process(
     db_path: Path, *, seed: str = "demo", step_seconds: float = 1.0
 ) -> Iterator[str]:
-    """`kostyor-tui serve` on a free port in a subprocess; yields its URL, stops it after."""
+    """The embedded server (`ServerProcess`) on a free port; yields its URL, stops it after."""
     server = ServerProcess(db_path, seed=seed, step_seconds=step_seconds)
     server.start(timeout=60)
     try:

@@ -253,14 +253,10 @@ class KostyorApp(App[int]):
         return next(s for s in self.screen_stack if isinstance(s, MainScreen))
 
     def current_cluster_id(self) -> str | None:
-        """The cluster the operator is looking at: the upgrade screen's, else the selected
-        one (the main screen's sidebar moves being collected are settled first: it is the
-        highlighted one)."""
+        """The cluster the operator is looking at: the upgrade screen's, else the selected one."""
         for screen in reversed(self.screen_stack):
             if isinstance(screen, UpgradeScreen):
                 return screen.cluster_id
-            if isinstance(screen, MainScreen):
-                screen.settle_moves()
             if isinstance(screen, MainScreen | FleetScreen):
                 return screen.selected_cluster_id
         return None
@@ -513,6 +509,9 @@ class KostyorApp(App[int]):
         """Run a registry command the console's way: arguments from what is on screen, the
         report shown in a dialog; commands that need more open their dialog."""
         command = COMMANDS[request.name]
+        for screen in self.screen_stack:
+            if isinstance(screen, MainScreen):
+                screen.settle_moves()  # the command is for the highlighted cluster
         cluster_id = self.current_cluster_id()
         service = self._endpoint_here().service
         if command.name == "discover-cluster":

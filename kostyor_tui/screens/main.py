@@ -93,6 +93,7 @@ class MainScreen(Screen[None]):
         endpoint selected (the service's next poll lists the new fleet)."""
         self._profile, self._api_url, self._region = profile, api_url, region
         self._pending_select = None
+        self._stop_collecting()  # the moves were over the last endpoint's clusters
         self.query_one(StatusHeader).show_profile(profile, api_url)
         self.detail.set_region(region)
         self.select_cluster(None)
@@ -137,11 +138,19 @@ class MainScreen(Screen[None]):
             self.select_cluster(self.cluster_list.table.cursor_key)
 
     def settle_moves(self) -> None:
-        """Open the cluster the cursor rests on now if moves are being collected: a key
-        acting on the selected cluster acts on the one the operator sees highlighted."""
+        """Open the cluster the cursor rests on now: a key acting on the selected cluster
+        acts on the one the operator sees highlighted, though the moves there are being
+        collected, or their highlights are still on their way (keys typed in a burst)."""
+        self._stop_collecting()
+        cursor = self.cluster_list.table.cursor_key
+        if cursor != self.selected_cluster_id:
+            self.select_cluster(cursor)
+
+    def _stop_collecting(self) -> None:
         if self._highlight_timer is not None:
             self._highlight_timer.stop()
-            self._highlight_settled()
+            self._highlight_timer = None
+        self._highlight_pending = False
 
     def on_cluster_list_chosen(self, message: ClusterList.Chosen) -> None:
         self.post_message(UpgradeViewRequested(message.cluster_id))

@@ -29,7 +29,7 @@ def _terminate_with_parent() -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def stop_process(process: "subprocess.Popen[bytes]", timeout: float) -> int:
+def stop_process(process: subprocess.Popen[bytes], timeout: float) -> int:
     """SIGTERM and wait up to `timeout` seconds; SIGKILL if it has not stopped.
     Returns the exit code."""
     if process.poll() is None:

@@ -96,6 +96,8 @@ class ApiService(DOMNode):
         self._watched: Counter[str] = Counter()
         self._read_everything = True
         self._wake = threading.Event()
+        # Set when the frame showing a poll is drawn, or when polling stops meanwhile.
+        self._frame_drawn = threading.Event()
         self._closed = False
         self._app: App[Any] | None = None
         self._poller: Worker[None] | None = None
@@ -171,6 +173,7 @@ class ApiService(DOMNode):
         if self._poller is not None:
             self._poller.cancel()
             self._wake.set()  # the old loop wakes, sees it is cancelled, and ends
+            self._frame_drawn.set()
         else:
             self.ops.client.close()  # no loop polls with it
         self.ops = ops
@@ -196,6 +199,7 @@ class ApiService(DOMNode):
         """Stop polling (a poll under way is abandoned) and close the client."""
         self._closed = True
         self._wake.set()
+        self._frame_drawn.set()
         self.ops.client.close()
 
     def refresh_now(self) -> None:
@@ -263,11 +267,13 @@ class ApiService(DOMNode):
     def _collect_after_next_frame(self) -> bool:
         """The collector's full pass holds the interpreter lock throughout (~75 ms at
         2,000 hosts; `poller`'s doc): run once the poll's result is drawn, it does not
-        hold up a cluster just opened. False when the app has stopped meanwhile."""
-        drawn = threading.Event()
-        if not self._on_ui(self._after_next_frame, drawn.set):
+        hold up a cluster just opened. False when polling has stopped meanwhile."""
+        self._frame_drawn.clear()
+        if not self._on_ui(self._after_next_frame, self._frame_drawn.set):
             return False
-        drawn.wait(FRAME_WAIT)
+        self._frame_drawn.wait(FRAME_WAIT)
+        if self._closed or get_current_worker().is_cancelled:
+            return False
         poller.collect_if_due()
         return True
 

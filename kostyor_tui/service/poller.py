@@ -68,6 +68,8 @@ class PollResult:
     # Per watched cluster: its snapshot (the old one itself when nothing changed), or
     # None when the cluster is gone.
     watched: dict[str, ClusterSnapshot | None] = field(default_factory=dict)
+    # The poll thread's CPU time; a full read's hosts are read in a thread of their own
+    # (`_read_fleet`), not counted: the services are most of its cost.
     cpu_seconds: float = 0.0
     # Whether the server keeps a step log (None: not known yet).
     step_log: bool | None = None

@@ -1,7 +1,7 @@
 """While the engine moves an upgrade, the poller follows it through the server's step log
 instead of re-reading every instance: what it derives is what a full read shows."""
 
-import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from kostyor_tui.api.client import KostyorClient
 from kostyor_tui.domain.statuses import Status
@@ -88,21 +88,13 @@ def test_a_full_read_asks_for_hosts_and_services_at_once(server):
     with FaultProxy(server.url) as proxy, KostyorClient(proxy.url) as client:
         cluster = next(c for c in client.list_clusters() if c.name == "home_lab")
         for path in (r"/hosts$", r"/services$"):
-            proxy.inject(Fault.slow(6.0, method="GET", path=path))
-        polled: list[poller.PollResult] = []
-        reading = threading.Thread(
-            target=lambda: polled.append(
-                poller.poll(client, [cluster.id or ""], {}, (), everything=True)
-            )
-        )
-        reading.start()
-        try:
+            proxy.inject(Fault.slow(4.0, method="GET", path=path))
+        with ThreadPoolExecutor(max_workers=1) as reader:
+            polled = reader.submit(poller.poll, client, [cluster.id or ""], {}, (), everything=True)
             wait_until(
                 lambda: proxy.count("GET", r"/hosts$") and proxy.count("GET", r"/services$"),
                 "both asked for",
-                timeout=4.0,
+                timeout=3.0,
             )
-        finally:
-            reading.join(30)
-        snapshot = polled[0].watched[cluster.id or ""]
+            snapshot = polled.result(30).watched[cluster.id or ""]
         assert snapshot is not None and snapshot.hosts
