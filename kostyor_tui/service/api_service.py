@@ -268,18 +268,15 @@ class ApiService(DOMNode):
         """The collector's full pass holds the interpreter lock throughout (~75 ms at
         2,000 hosts; `poller`'s doc): run once the poll's result is drawn, it does not
         hold up a cluster just opened. False when polling has stopped meanwhile."""
+        app = self._app
         self._frame_drawn.clear()
-        if not self._on_ui(self._after_next_frame, self._frame_drawn.set):
+        if app is None or not self._on_ui(app.call_after_refresh, self._frame_drawn.set):
             return False
         self._frame_drawn.wait(FRAME_WAIT)
         if self._closed or get_current_worker().is_cancelled:
             return False
         poller.collect_if_due()
         return True
-
-    def _after_next_frame(self, callback: Callable[[], object]) -> None:
-        if self._app is not None:
-            self._app.call_after_refresh(callback)
 
     def _on_ui(self, callback: Callable[..., object], *args: object) -> bool:
         """Run `callback` on the UI thread; False when the app has stopped meanwhile, or
