@@ -219,11 +219,18 @@ class ApiService(DOMNode):
         worker = get_current_worker()
         failures = 0
         delay: float | None = 0.0
+        first = True
         while True:
-            self._wake.wait(delay)
+            woken = self._wake.wait(delay)
             self._wake.clear()
             if self._closed or worker.is_cancelled:
                 return
+            # Auto-refresh paused during the wait: the poll it had scheduled is not made
+            # (only the first poll, and those asked for, are).
+            if not (woken or first or self.connection.auto_refresh):
+                delay = None
+                continue
+            first = False
             with self._lock:
                 watched = list(self._watched)
                 everything, self._read_everything = self._read_everything, False

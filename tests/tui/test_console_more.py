@@ -97,6 +97,14 @@ async def test_auto_refresh_can_be_paused_and_r_still_refreshes(server, make_app
     app = make_app(server.url)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.service.connection.connected, "the first poll")
+        # The read the first cluster's selection asked for is done: none is pending.
+        main = app.screen
+        assert isinstance(main, MainScreen)
+        await wait_for(
+            pilot,
+            lambda: app.service.snapshot(main.selected_cluster_id or "") is not None,
+            "the selected cluster's data",
+        )
         await pilot.press("a")
         assert "auto-refresh paused" in header_text(app)
         await wait_for(
