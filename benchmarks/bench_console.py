@@ -7,8 +7,10 @@
   database built through the server's own store, served by `kostyor-tui serve`
   in a subprocess (its CPU is not counted), and the console in a child process
   (`console_probe.py`, the real app headless): the time to open the cluster's
-  detail, then during an upgrade (a step every 50 ms) per poll update: CPU on the
-  main thread and across all the console's threads, main-loop stalls over 50 ms,
+  detail, then during an upgrade (a step every 50 ms) per poll update, over
+  windows of 10 updates (the poller follows the step log 9 times, then reads
+  the fleet in full: each window holds one full read): CPU on the main thread
+  and across all the console's threads, main-loop stalls over 50 ms,
   the latency from a key to the frame showing its effect, and peak memory.
   The CPU per update divided by the instances gives the per-instance cost, whose
   growth from 500 to 10,000 hosts says whether polling scales linearly.
@@ -44,10 +46,13 @@ from benchmarks.common import (
     temporary_directory,
 )
 from benchmarks.large_fleet import LARGE_NAME, build
+from kostyor_tui.service.poller import FULL_READ_EVERY
 
 SIZES = (500, 2000, 5000, 10000)
 DEMO_RUNS = 5
-UPDATES = 4
+# As many updates as the poller's cycle of polls following the step log and one full
+# read (`poller.FULL_READ_EVERY`): each window of updates holds one full read.
+UPDATES = FULL_READ_EVERY
 DEMO_CLUSTER = b"home_lab"
 
 

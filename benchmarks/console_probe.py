@@ -10,7 +10,7 @@ one), starts an upgrade of it, and measures the poll updates that follow: CPU
 per update on the main thread and across all threads (over `--updates` updates
 with nothing else running in the app), then main-loop stalls (over as many more,
 a monitor waking every TICK: its own wake-ups are not in the CPU figures), and
-key-to-screen latency while updates arrive. The main thread's cost with no update
+key-to-screen latency, a key every 0.3 s, over as many more. The main thread's cost with no update
 to show (Textual's timers) is measured first, for IDLE_SECONDS, scaled to an
 update's wall time and reported beside it. Prints one line `PROBE <json>`.
 
@@ -261,10 +261,11 @@ async def large(
         stalls = list(monitor.stalls)
         worst_stall = monitor.worst
 
-        # Key to screen while the updates go on: j moves the host cursor; the latency is
-        # until the first frame showing the cursor on its new row.
+        # Key to screen while the next `updates` updates go on: j moves the host cursor;
+        # the latency is until the first frame showing the cursor on its new row.
         latencies = []
-        for _ in range(updates * 2):
+        updates_before_keys = len(update_times)
+        while len(update_times) - updates_before_keys < updates:
             moved_to = main.detail.host_table.cursor_row + 1
             pressed = time.perf_counter()
             await pilot.press("j")
