@@ -7,7 +7,8 @@ The API URL and poll interval come from the config file named by KOSTYOR_CONFIG
 headless driver): layout and rendering happen as in a terminal, only the bytes
 are not written anywhere. It opens the big cluster (cursor down from the small
 one), starts an upgrade of it, and measures the poll updates that follow: CPU
-per update on the main thread and across all threads (over `--updates` updates
+per update on the main thread and across all threads (over `--updates` updates,
+by default the poller's cycle, FULL_READ_EVERY: one full read in each window;
 with nothing else running in the app), then main-loop stalls (over as many more,
 a monitor waking every TICK: its own wake-ups are not in the CPU figures), and
 key-to-screen latency, a key every 0.3 s, over as many more. The main thread's cost with no update
@@ -34,6 +35,8 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
+
+from kostyor_tui.service.poller import FULL_READ_EVERY
 
 STALL_MS = 50.0
 # How often the stall monitor wakes; a wake later than this plus STALL_MS is a stall.
@@ -265,7 +268,10 @@ async def large(
         # the latency is until the first frame showing the cursor on its new row.
         latencies = []
         updates_before_keys = len(update_times)
+        keys_deadline = time.perf_counter() + 30.0 * updates
         while len(update_times) - updates_before_keys < updates:
+            if time.perf_counter() > keys_deadline:
+                raise RuntimeError(f"fewer than {updates} updates came while keys were pressed")
             moved_to = main.detail.host_table.cursor_row + 1
             pressed = time.perf_counter()
             await pilot.press("j")
@@ -294,7 +300,7 @@ async def large(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hosts", type=int, required=True)
-    parser.add_argument("--updates", type=int, default=4)
+    parser.add_argument("--updates", type=int, default=FULL_READ_EVERY)
     parser.add_argument("--server-url", required=True)
     parser.add_argument("--profile", help="write the main thread's profile of the updates here")
     args = parser.parse_args()

@@ -56,7 +56,8 @@ EVENT_HISTORY = 2000
 SLOW_POLL_FACTOR = 3
 # Retries after failed polls are at most this far apart.
 MAX_BACKOFF = 10.0
-# The collector's full pass waits at most this long for the frame showing a poll.
+# Freeing what a poll replaced, and the collector's full pass, wait at most this long for
+# the frame showing the poll.
 FRAME_WAIT = 1.0
 
 
@@ -266,15 +267,17 @@ class ApiService(DOMNode):
                 delay = max(self.poll_interval, result.cpu_seconds * SLOW_POLL_FACTOR)
                 if not self._on_ui(self._apply, result):
                     return
-                if poller.collection_due() and not self._collect_after_next_frame():
+                tidy = result.replaced or poller.collection_due()
+                if tidy and not self._tidy_after_next_frame(result.replaced):
                     return
             if not self.connection.auto_refresh:
                 delay = None  # until `refresh_now`
 
-    def _collect_after_next_frame(self) -> bool:
-        """The collector's full pass holds the interpreter lock throughout (~75 ms at
-        2,000 hosts; `poller`'s doc): run once the poll's result is drawn, it does not
-        hold up a cluster just opened. False when polling has stopped meanwhile."""
+    def _tidy_after_next_frame(self, replaced: list[object]) -> bool:
+        """Free what the poll replaced (in pieces) and run the collector's full pass if due
+        (it holds the interpreter lock throughout, ~75 ms at 2,000 hosts; `poller`'s doc),
+        once the poll's result is drawn: neither holds up a cluster just opened. False
+        when polling has stopped meanwhile."""
         app = self._app
         self._frame_drawn.clear()
         if app is None or not self._on_ui(app.call_after_refresh, self._frame_drawn.set):
@@ -282,6 +285,8 @@ class ApiService(DOMNode):
         self._frame_drawn.wait(FRAME_WAIT)
         if self._closed or get_current_worker().is_cancelled:
             return False
+        # Before the pass, which would otherwise walk them too.
+        poller.free_in_pieces(replaced)
         poller.collect_if_due()
         return True
 

@@ -32,9 +32,12 @@ The pass traverses every live object and holds the interpreter lock throughout
 Freeing a fleet: a fleet read in full replaces every instance of the one before,
 and freed at once, when the console lets go of the snapshot holding them, they
 would hold the interpreter lock on the main thread (~35 ms at 10,000 hosts: a
-stall of the keyboard). So a poll keeps the instances of the snapshots it
-replaces by a full read or drops (`_Replaced`), and the next poll frees them a
-piece at a time, in the poll thread, letting the main thread run in between.
+stall of the keyboard). So a poll hands back the hosts and services of the
+snapshots it replaced by a full read or dropped (`PollResult.replaced`), and the
+caller frees them a piece at a time once the console has let go of those
+snapshots (`free_in_pieces`), letting the main thread run in between. The rest
+of a replaced snapshot (its indexes and per-host tallies) is still freed at
+once, where it is let go of.
 """
 
 from __future__ import annotations
@@ -70,6 +73,8 @@ FULL_READ_EVERY = 10
 # A full pass once memory grew by a quarter since the last one (CPython's own rule for its
 # oldest generation, but not set off by each poll's own churn).
 FULL_PASS_GROWTH = 1.25
+# Replaced instances freed at a time (`free_in_pieces`): about 1 ms a piece.
+FREE_PIECE = 5000
 
 
 def _memory_blocks() -> int:
@@ -90,6 +95,9 @@ class PollResult:
     cpu_seconds: float = 0.0
     # Whether the server keeps a step log (None: not known yet).
     step_log: bool | None = None
+    # The hosts and services of the snapshots this poll replaced or dropped, for the caller
+    # to free once the console has let go of those (`free_in_pieces`).
+    replaced: list[object] = field(default_factory=list)
 
 
 class _Collector:
@@ -148,32 +156,6 @@ class _Collector:
 _collector = _Collector()
 
 
-class _Replaced:
-    """The hosts and services of replaced snapshots, kept to be freed in pieces (see the
-    module's doc), for any number of pollers."""
-
-    # Instances freed at a time: about 1 ms a piece.
-    PIECE = 5000
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._kept: list[object] = []
-
-    def keep(self, snapshot: ClusterSnapshot) -> None:
-        with self._lock:
-            self._kept += snapshot.services
-            self._kept += snapshot.hosts
-
-    def free(self) -> None:
-        with self._lock:
-            kept, self._kept = self._kept, []
-        while kept:
-            del kept[-self.PIECE :]
-
-
-_replaced = _Replaced()
-
-
 def collection_due() -> bool:
     """Whether a poll found the collector's full pass due (see the module's doc)."""
     return _collector.pass_due
@@ -182,6 +164,13 @@ def collection_due() -> bool:
 def collect_if_due() -> None:
     """The full pass, if due: run it once the poll that found it due is on screen."""
     _collector.collect_if_due()
+
+
+def free_in_pieces(replaced: list[object]) -> None:
+    """Free a poll's `replaced` instances, `FREE_PIECE` at a time (the module's doc):
+    call it once the console has let go of the snapshots that held them."""
+    while replaced:
+        del replaced[-FREE_PIECE:]
 
 
 def poll(
@@ -197,7 +186,6 @@ def poll(
     """Read and derive one poll; raises the client's errors. `step_log`: whether the
     server keeps a step log, as far as is known (None: it is found out)."""
     cpu_start = time.thread_time()
-    _replaced.free()  # the console has let go of them since the last poll
     with _collector.paused():
         return _poll(client, watched, previous, releases, everything, clock, step_log, cpu_start)
 
@@ -217,21 +205,31 @@ def _poll(
         releases = tuple(client.list_all_versions())
     by_id = {cluster.id: cluster for cluster in clusters}
     derived: dict[str, ClusterSnapshot | None] = {}
+    replaced: list[object] = []
     for cluster_id in watched:
         cluster = by_id.get(cluster_id)
         if cluster is None:
             derived[cluster_id] = None
             continue
         snapshot = _poll_cluster(
-            client, cluster, previous.get(cluster_id), releases, everything, clock, step_log
+            client,
+            cluster,
+            previous.get(cluster_id),
+            releases,
+            everything,
+            clock,
+            step_log,
+            replaced,
         )
         derived[cluster_id] = snapshot
         if snapshot.upgrade is not None and step_log is None:
             step_log = snapshot.steps is not None
     for cluster_id, old in previous.items():
         if derived.get(cluster_id) is None:  # no longer watched, or gone
-            _replaced.keep(old)
-    return PollResult(clusters, releases, derived, time.thread_time() - cpu_start, step_log)
+            replaced.extend(old.services)
+            replaced.extend(old.hosts)
+    cpu_seconds = time.thread_time() - cpu_start
+    return PollResult(clusters, releases, derived, cpu_seconds, step_log, replaced=replaced)
 
 
 def _poll_cluster(
@@ -242,6 +240,7 @@ def _poll_cluster(
     everything: bool,
     clock: Callable[[], datetime],
     step_log: bool | None,
+    replaced: list[object],
 ) -> ClusterSnapshot:
     cluster_id = cluster.id or ""
     upgrades = client.list_upgrades(cluster_id)
@@ -272,7 +271,8 @@ def _poll_cluster(
     if old is not None and old.same_data(cluster, hosts, services, upgrades):
         return old
     if old is not None:
-        _replaced.keep(old)
+        replaced.extend(old.services)
+        replaced.extend(old.hosts)
     now = clock()
     new = build_snapshot(cluster, hosts, services, upgrades, now, releases, old)
     new_steps: list[Step] = []

@@ -61,17 +61,23 @@ def test_frozen_garbage_is_collected_by_the_pass_due_once_memory_grew(server, mo
         assert not poller.collection_due()
 
 
-def test_the_pass_is_due_after_growth_by_a_quarter_and_not_before(server):
-    assert poller.FULL_PASS_GROWTH == 1.25
+def test_the_pass_is_due_after_growth_by_a_quarter_and_not_before(server, monkeypatch):
     with KostyorClient(server.url) as client:
+        # A pass due whatever the growth, run: memory is counted from there.
+        monkeypatch.setattr(poller, "FULL_PASS_GROWTH", 0.0)
         poller.poll(client, [], {}, (), everything=True)
-        poller.collect_if_due()  # counted from here
+        poller.collect_if_due()
+        monkeypatch.setattr(poller, "FULL_PASS_GROWTH", 1.25)
+        baseline = sys.getallocatedblocks()
         poller.poll(client, [], {}, (), everything=True)
         assert not poller.collection_due()  # a poll's own churn is no growth
-        # Kept alive, as a newly opened big cluster's snapshot is: memory grows by a third.
-        grown = [(i,) for i in range(sys.getallocatedblocks() // 3)]
+        # Kept alive, as a newly opened big cluster's snapshot is (one block each).
+        grown = [object() for _ in range(baseline * 15 // 100)]
         poller.poll(client, [], {}, (), everything=True)
-        assert poller.collection_due()
+        assert not poller.collection_due()  # 15%: not yet
+        grown += [object() for _ in range(baseline * 20 // 100)]
+        poller.poll(client, [], {}, (), everything=True)
+        assert poller.collection_due()  # 35%
         del grown
 
 
