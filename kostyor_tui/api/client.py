@@ -41,12 +41,15 @@ _MAX_NAMES_LISTED = 20
 _SMALL_ANSWER = 4096
 _REMEMBERED_LISTS = 16
 # A list answer longer than this is validated in pieces of about this size: pydantic parses
-# the bytes it is given into a tree of its own before validating (150,000 instances, 12 MB:
-# the peak grew 91 MB validated at once, 33 MB in pieces, the instances themselves), and
-# holds the interpreter lock throughout a call (25-45 ms at once; a piece, a few ms).
+# the bytes it is given into a tree of its own before validating, and holds the interpreter
+# lock for long stretches meanwhile (150,000 instances in a 12 MB answer, validated at
+# once: the peak grew 91 MB, the lock held up to 25-45 ms at a time; in pieces: 33 MB, the
+# instances themselves, and a few ms).
 LIST_PIECE_BYTES = 512 * 1024
-# Between two objects of a JSON array (see `validate_list`).
-_BETWEEN_OBJECTS = re.compile(rb"}\s*,\s*{")
+# Between two objects of a JSON array (see `validate_list`); JSON's whitespace only, not
+# all that `bytes.strip` and `\s` take.
+_JSON_WHITESPACE = b" \t\n\r"
+_BETWEEN_OBJECTS = re.compile(rb"}[ \t\n\r]*,[ \t\n\r]*{")
 
 
 def unknown_cluster(name_or_id: str, clusters: Sequence[Cluster]) -> NotFound:
@@ -178,6 +181,14 @@ class KostyorClient:
             while len(self._last_lists) > _REMEMBERED_LISTS:
                 del self._last_lists[next(iter(self._last_lists))]
         return items
+
+    def forget_cluster(self, cluster_id: str) -> None:
+        """Forget the last answers to a cluster's lists (kept to find the next ones the
+        same): the console watches it no more, and its instances are to be freed."""
+        prefix = f"clusters/{segment(cluster_id)}/"
+        with self._last_lists_lock:
+            for request in [r for r in self._last_lists if r[0].startswith(prefix)]:
+                del self._last_lists[request]
 
     def _checking_cluster(self, cluster_id: str, call: Callable[[], T]) -> T:
         """Run `call`; if it fails as an unknown id might, check the id against GET /clusters:
@@ -362,16 +373,22 @@ def validate_list(adapter: TypeAdapter[list[T]], body: bytes) -> list[T]:
     or a nested value leaves a piece that is not JSON (a string or a bracket left open),
     and the whole answer is then validated at once: when every piece validates, every cut
     was between two of the array's objects, and the items are the whole answer's."""
-    array = body.strip()
-    if len(array) <= LIST_PIECE_BYTES or array[:1] != b"[" or array[-1:] != b"]":
+    # The array's brackets, found without copying the body (stripping it would).
+    first, last = 0, len(body) - 1
+    while first < last and body[first] in _JSON_WHITESPACE:
+        first += 1
+    while last > first and body[last] in _JSON_WHITESPACE:
+        last -= 1
+    brackets = body[first : first + 1] + body[last : last + 1]
+    if last - first < LIST_PIECE_BYTES or brackets != b"[]":
         return adapter.validate_json(body)
     items: list[T] = []
-    start, end = 1, len(array) - 1
+    start, end = first + 1, last  # the objects, between the brackets
     while start < end:
-        cut = _BETWEEN_OBJECTS.search(array, start + LIST_PIECE_BYTES, end)
+        cut = _BETWEEN_OBJECTS.search(body, start + LIST_PIECE_BYTES, end)
         stop = cut.start() + 1 if cut else end
         try:
-            items.extend(adapter.validate_json(b"[" + array[start:stop] + b"]"))
+            items.extend(adapter.validate_json(b"[" + body[start:stop] + b"]"))
         except ValidationError:
             return adapter.validate_json(body)
         start = cut.end() - 1 if cut else end

@@ -226,6 +226,7 @@ def _poll(
             step_log = snapshot.steps is not None
     for cluster_id, old in previous.items():
         if derived.get(cluster_id) is None:  # no longer watched, or gone
+            client.forget_cluster(cluster_id)  # its last answers held the same instances
             replaced.extend(old.services)
             replaced.extend(old.hosts)
     cpu_seconds = time.thread_time() - cpu_start

@@ -1,5 +1,6 @@
 """The cluster detail: summary lines and the component/version and hosts tables."""
 
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 
 from textual import on
@@ -175,8 +176,10 @@ class ClusterDetail(Vertical):
         self._region = region
         self._snapshot: ClusterSnapshot | None = None
         self._host_rows: HostRowCache = {}
-        # The snapshot the hosts table shows (None: no cluster's hosts).
-        self._hosts_shown: ClusterSnapshot | None = None
+        # The snapshot the hosts table shows (None: no cluster's hosts), held weakly: while
+        # the Components tab is shown it would keep a replaced fleet alive; once gone, the
+        # table is brought up to date in full.
+        self._hosts_shown: weakref.ref[ClusterSnapshot] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("Select a cluster", id="cluster-summary")
@@ -245,7 +248,8 @@ class ClusterDetail(Vertical):
         snapshot = self._snapshot
         tab = self.query_one("#detail-tabs", TabbedContent).active
         if tab == "hosts-tab":
-            moved = snapshot.hosts_moved_since(self._hosts_shown) if snapshot else None
+            shown = self._hosts_shown() if self._hosts_shown is not None else None
+            moved = snapshot.hosts_moved_since(shown) if snapshot else None
             if snapshot is None:
                 self.host_table.sync_rows([])
             elif moved is None:
@@ -254,7 +258,7 @@ class ClusterDetail(Vertical):
                 # A poll following an upgrade: the hosts it moved, not every host, are
                 # looked at again.
                 self.host_table.update_rows(moved_host_rows(snapshot, moved, self._host_rows))
-            self._hosts_shown = snapshot
+            self._hosts_shown = weakref.ref(snapshot) if snapshot else None
         else:
             self.component_table.sync_rows(component_table_rows(snapshot) if snapshot else [])
         note = empty_note(snapshot, tab) if snapshot else ""

@@ -39,13 +39,16 @@ odd_objects = st.dictionaries(
     json_values | text | st.lists(st.dictionaries(text, text, max_size=2), max_size=3),
     max_size=4,
 )
+# Around the array and between its objects: JSON's whitespace, and bytes that are not.
+spaces = st.sampled_from(["", " ", "\n", "\r\n", "\t", "\x0b", "\x0c", "\xa0"])
 answers = st.builds(
-    lambda items, separators, indent: json.dumps(
-        items, separators=separators, indent=indent
+    lambda items, separator, before, after: (
+        before + "[" + separator.join(json.dumps(item) for item in items) + "]" + after
     ).encode(),
     st.lists(services | odd_objects, max_size=8),
-    st.sampled_from([(",", ":"), (", ", ": ")]),
-    st.sampled_from([None, 1]),
+    st.builds(lambda a, b: a + "," + b, spaces, spaces),
+    spaces,
+    spaces,
 )
 
 
@@ -85,6 +88,21 @@ def test_a_list_read_in_pieces_is_the_list_read_at_once(
     monkeypatch.setattr(client_module, "LIST_PIECE_BYTES", 10**9)
     at_once = _services(server.url)
     monkeypatch.setattr(client_module, "LIST_PIECE_BYTES", piece_bytes)
+    assert _services(server.url) == at_once
+
+
+@pytest.mark.parametrize("separator", [",\x0b", "\x0c,", ",\u00a0", "\u2028,"])
+def test_objects_apart_by_what_json_does_not_allow_are_refused_in_pieces_too(
+    canned: tuple[Canned, CannedServer], monkeypatch, separator: str
+) -> None:
+    answers, server = canned
+    items = (json.dumps({"id": str(n), "name": "nova-compute"}) for n in range(4))
+    body = ("[" + separator.join(items) + "]").encode()
+    answers.answer = (200, {"Content-Type": "application/json"}, body)
+    monkeypatch.setattr(client_module, "LIST_PIECE_BYTES", 10**9)
+    at_once = _services(server.url)
+    assert isinstance(at_once, str)  # refused: not JSON
+    monkeypatch.setattr(client_module, "LIST_PIECE_BYTES", 1)
     assert _services(server.url) == at_once
 
 
