@@ -367,7 +367,8 @@ class KostyorClient:
 
 def validate_list(adapter: TypeAdapter[list[T]], body: bytes) -> list[T]:
     """`adapter.validate_json(body)`; a long JSON array of objects in pieces of whole
-    objects (`LIST_PIECE_BYTES`), so that no one call holds the interpreter lock long.
+    objects (`LIST_PIECE_BYTES`), so that pydantic never parses the whole answer into a
+    tree of its own, nor holds the interpreter lock long in one call.
 
     A piece ends where the bytes read `},{` (spaces allowed). Such a cut inside a string
     or a nested value leaves a piece that is not JSON (a string or a bracket left open),
