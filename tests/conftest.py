@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from kostyor_tui.server.runner import BackgroundServer, ServerOptions, start_in_background
+from tests.support.canned import CannedServer, SettableAnswer, canned_server
 
 # Fast enough for tests, slow enough to observe an upgrade in progress.
 TEST_STEP_SECONDS = 0.05
@@ -63,3 +64,11 @@ def _private_cache_directory(
     """Headless commands remember cluster names for shell completion in the platform cache
     directory (XDG_CACHE_HOME): in tests, never the real one."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))
+
+
+@pytest.fixture(scope="module")
+def settable_server() -> Iterator[tuple[SettableAnswer, CannedServer]]:
+    """A canned server, one per module, giving every request the answer the test sets."""
+    answer = SettableAnswer()
+    with canned_server(answer.handle) as server:
+        yield answer, server

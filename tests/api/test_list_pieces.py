@@ -7,7 +7,6 @@ The equivalence comes over real HTTP from a canned server; the pieces themselves
 seen by an adapter that records what it is given (pydantic's own, wrapped)."""
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,7 +18,7 @@ from kostyor_tui.api.client import KostyorClient, validate_list
 from kostyor_tui.api.errors import KostyorError
 from kostyor_tui.api.models import Service, adapter
 from tests.properties.test_models_properties import FIELD_NAMES, json_values
-from tests.support.canned import Answer, CannedServer, canned_server
+from tests.support.canned import CannedServer, SettableAnswer
 
 # Text that reads like a cut between two objects, inside strings and keys.
 cut_like = st.sampled_from(["},{", "} , {", "}\n,\n{", '"},{"', '\\"},{\\"', "a},{b"])
@@ -52,20 +51,6 @@ answers = st.builds(
 )
 
 
-class Canned:
-    answer: Answer = (200, {}, b"[]")
-
-    def handle(self, method, path, query, headers, body) -> Answer:
-        return self.answer
-
-
-@pytest.fixture(scope="module")
-def canned() -> Iterator[tuple[Canned, CannedServer]]:
-    answers = Canned()
-    with canned_server(answers.handle) as server:
-        yield answers, server
-
-
 def _services(url: str) -> Any:
     with KostyorClient(url, timeout=5.0) as client:
         try:
@@ -81,9 +66,9 @@ def _services(url: str) -> Any:
 )
 @given(body=answers, piece_bytes=st.integers(1, 200))
 def test_a_list_read_in_pieces_is_the_list_read_at_once(
-    canned: tuple[Canned, CannedServer], monkeypatch, body: bytes, piece_bytes: int
+    settable_server: tuple[SettableAnswer, CannedServer], monkeypatch, body: bytes, piece_bytes: int
 ) -> None:
-    answers, server = canned
+    answers, server = settable_server
     answers.answer = (200, {"Content-Type": "application/json"}, body)
     monkeypatch.setattr(client_module, "LIST_PIECE_BYTES", 10**9)
     at_once = _services(server.url)
@@ -93,9 +78,9 @@ def test_a_list_read_in_pieces_is_the_list_read_at_once(
 
 @pytest.mark.parametrize("separator", [",\x0b", "\x0c,", ",\u00a0", "\u2028,"])
 def test_objects_apart_by_what_json_does_not_allow_are_refused_in_pieces_too(
-    canned: tuple[Canned, CannedServer], monkeypatch, separator: str
+    settable_server: tuple[SettableAnswer, CannedServer], monkeypatch, separator: str
 ) -> None:
-    answers, server = canned
+    answers, server = settable_server
     items = (json.dumps({"id": str(n), "name": "nova-compute"}) for n in range(4))
     body = ("[" + separator.join(items) + "]").encode()
     answers.answer = (200, {"Content-Type": "application/json"}, body)

@@ -9,7 +9,7 @@ the base `KostyorTuiError`.
 """
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -24,7 +24,7 @@ from kostyor_tui.domain.text import has_control_characters
 from kostyor_tui.errors import KostyorTuiError
 from kostyor_tui.operations import Operations, Recheck
 from tests.properties.test_models_properties import api_like_objects, json_values
-from tests.support.canned import Answer, CannedServer, canned_server
+from tests.support.canned import CannedServer, SettableAnswer
 
 ClientCall = Callable[[KostyorClient], Any]
 OpsCall = Callable[[Operations], Any]
@@ -74,22 +74,6 @@ statuses = st.sampled_from([200, 201, 400, 401, 403, 404, 405, 429, 500, 502, 50
 content_types = st.sampled_from(["application/json", "text/html"])
 
 
-class Canned:
-    """The answer every request gets, changed by each example."""
-
-    answer: Answer = (200, {}, b"[]")
-
-    def handle(self, method, path, query, headers, body) -> Answer:
-        return self.answer
-
-
-@pytest.fixture(scope="module")
-def canned() -> Iterator[tuple[Canned, CannedServer]]:
-    answers = Canned()
-    with canned_server(answers.handle) as server:
-        yield answers, server
-
-
 def _check(error: KostyorTuiError) -> None:
     line = error.one_line()
     assert line
@@ -108,9 +92,13 @@ SETTINGS = settings(
 @SETTINGS
 @given(status=statuses, body=bodies, content_type=content_types)
 def test_any_answer_gives_the_client_a_value_or_a_kostyor_error(
-    canned: tuple[Canned, CannedServer], name: str, status: int, body: bytes, content_type: str
+    settable_server: tuple[SettableAnswer, CannedServer],
+    name: str,
+    status: int,
+    body: bytes,
+    content_type: str,
 ) -> None:
-    answers, server = canned
+    answers, server = settable_server
     answers.answer = (status, {"Content-Type": content_type}, body)
     with KostyorClient(server.url, timeout=5.0, discovery_timeout=5.0) as client:
         try:
@@ -123,9 +111,13 @@ def test_any_answer_gives_the_client_a_value_or_a_kostyor_error(
 @SETTINGS
 @given(status=statuses, body=bodies, content_type=content_types)
 def test_any_answer_gives_the_operations_a_value_or_a_kostyor_tui_error(
-    canned: tuple[Canned, CannedServer], name: str, status: int, body: bytes, content_type: str
+    settable_server: tuple[SettableAnswer, CannedServer],
+    name: str,
+    status: int,
+    body: bytes,
+    content_type: str,
 ) -> None:
-    answers, server = canned
+    answers, server = settable_server
     answers.answer = (status, {"Content-Type": content_type}, body)
     with KostyorClient(server.url, timeout=5.0, discovery_timeout=5.0) as client:
         ops = Operations(client, recheck=Recheck(attempts=2, interval=0), sleep=lambda _: None)

@@ -57,6 +57,18 @@ class Request:
         return json.loads(self.body)
 
 
+class SettableAnswer:
+    """A handler giving every request the one answer a test sets (`answer`), changed as
+    the test goes (each example of a property, say)."""
+
+    answer: Answer = (200, {}, b"[]")
+
+    def handle(
+        self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes
+    ) -> Answer:
+        return self.answer
+
+
 def json_answer(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Answer:
     answer_headers = {"Content-Type": "application/json", **(headers or {})}
     return status, answer_headers, json.dumps(body).encode()
