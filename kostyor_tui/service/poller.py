@@ -227,8 +227,7 @@ def _poll(
     for cluster_id, old in previous.items():
         if derived.get(cluster_id) is None:  # no longer watched, or gone
             client.forget_cluster(cluster_id)  # its last answers held the same instances
-            replaced.extend(old.services)
-            replaced.extend(old.hosts)
+            _hand_back(replaced, old)
     cpu_seconds = time.thread_time() - cpu_start
     return PollResult(clusters, releases, derived, cpu_seconds, step_log, replaced=replaced)
 
@@ -272,14 +271,20 @@ def _poll_cluster(
     if old is not None and old.same_data(cluster, hosts, services, upgrades):
         return old
     if old is not None:
-        replaced.extend(old.services)
-        replaced.extend(old.hosts)
+        _hand_back(replaced, old)
     now = clock()
     new = build_snapshot(cluster, hosts, services, upgrades, now, releases, old)
     new_steps: list[Step] = []
     if new.upgrade is not None and new.upgrade.id is not None and step_log is not False:
         new, new_steps = _with_steps(client, new, old, new.upgrade.id)
     return replace(new, events=tuple(describe_changes(old, new, now, new_steps)))
+
+
+def _hand_back(replaced: list[object], snapshot: ClusterSnapshot) -> None:
+    """Add a replaced or dropped snapshot's hosts and services to what the poll hands back
+    to be freed in pieces (`PollResult.replaced`)."""
+    replaced.extend(snapshot.services)
+    replaced.extend(snapshot.hosts)
 
 
 def _read_fleet(
