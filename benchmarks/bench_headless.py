@@ -8,6 +8,10 @@ machine hits all alike; the figure is the median over the rounds):
   holding only httpx and its dependencies (no CLI extras: what a bare request
   costs, as the old kostyor-cli's requests would);
 - the floor: `python -S` (no site) and `http.client`;
+- the design's floor: in kostyor-tui's venv, what any list-clusters on this
+  project's two libraries must do (httpcore for HTTP, pydantic at the API
+  boundary): import both, create one model, send the request, validate the
+  answer, print a line per cluster; nothing of kostyor-tui;
 - kostyor-tui installed from a wheel into a throwaway venv, with its .pyc files
   compiled as a wheel install has them, running `list-clusters` and
   `cluster-status home_lab`.
@@ -41,6 +45,22 @@ FLOOR = (
     "import http.client,sys;c=http.client.HTTPConnection(sys.argv[1],int(sys.argv[2]));"
     "c.request('GET',sys.argv[3]);r=c.getresponse();r.read()"
 )
+
+DESIGN_FLOOR = """\
+import os, sys
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "1")
+import httpcore
+from pydantic import BaseModel, TypeAdapter
+class Cluster(BaseModel):
+    id: str
+    name: str
+    status: str | None = None
+    version: str | None = None
+answer = httpcore.request("GET", sys.argv[1])
+clusters = TypeAdapter(list[Cluster]).validate_json(answer.content)
+print("\\n".join(f"{c.name} {c.version} {c.status}" for c in clusters))
+"""
+DESIGN_FLOOR_NAME = "httpcore + pydantic, one model (the design's floor)"
 
 
 def make_venv(path: Path, *requirements: str) -> Path:
@@ -117,6 +137,12 @@ def main() -> None:
                     port.rstrip("/"),
                     "/clusters",
                 ],
+                DESIGN_FLOOR_NAME: [
+                    str(kostyor_bin / "python"),
+                    "-c",
+                    DESIGN_FLOOR,
+                    f"{url}/clusters",
+                ],
                 "list-clusters": [kostyor, "--command", "list-clusters"],
                 f"cluster-status {CLUSTER}": [kostyor, "--command", "cluster-status", CLUSTER],
             }
@@ -149,6 +175,17 @@ def main() -> None:
                 note="installed from a wheel, with .pyc",
             )
         )
+    floor = median(samples[DESIGN_FLOOR_NAME])
+    results.append(
+        Result(
+            f"{DESIGN_FLOOR_NAME} / httpx.get",
+            floor / baseline,
+            "x",
+            note="no kostyor-tui: what a pydantic and httpcore client cannot go under",
+        )
+    )
+    for name in ("list-clusters", f"cluster-status {CLUSTER}"):
+        results.append(Result(f"{name} / the design's floor", median(samples[name]) / floor, "x"))
     results.append(
         Result(
             "python -S + http.client / httpx.get",

@@ -235,6 +235,7 @@ class ApiService(DOMNode):
             with self._lock:
                 watched = list(self._watched)
                 everything, self._read_everything = self._read_everything, False
+            listed = [cluster.id for cluster in self.clusters if cluster.id]
             # Every upgrade under way is followed, so that the cluster list can show how
             # far each has got (and what failed) without being asked.
             watched += [
@@ -253,6 +254,7 @@ class ApiService(DOMNode):
                     everything=everything,
                     clock=self.clock,
                     step_log=self.step_log,
+                    listed=listed,
                 )
             except KostyorTuiError as error:
                 failures += 1

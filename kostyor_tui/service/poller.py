@@ -46,11 +46,12 @@ import gc
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import TypeVar
 
 from kostyor_tui.api.client import KostyorClient
 from kostyor_tui.api.models import Cluster, Host, Service, Step, Upgrade
@@ -75,6 +76,11 @@ FULL_READ_EVERY = 10
 FULL_PASS_GROWTH = 1.25
 # Replaced instances freed at a time (`free_in_pieces`): about 1 ms a piece.
 FREE_PIECE = 5000
+# Requests a poll sends beside its own thread's (a cluster's upgrades, hosts and services
+# at once): with the cluster list's, the client's default pool of four connections.
+READERS = 3
+
+T = TypeVar("T")
 
 
 def _memory_blocks() -> int:
@@ -90,8 +96,7 @@ class PollResult:
     # Per watched cluster: its snapshot (the old one itself when nothing changed), or
     # None when the cluster is gone.
     watched: dict[str, ClusterSnapshot | None] = field(default_factory=dict)
-    # The poll thread's CPU time; a full read's hosts are read in a thread of their own
-    # (`_read_fleet`), not counted: the services are most of its cost.
+    # CPU time of the poll thread and of the requests it sent beside it (`_Readers`).
     cpu_seconds: float = 0.0
     # Whether the server keeps a step log (None: not known yet).
     step_log: bool | None = None
@@ -182,23 +187,40 @@ def poll(
     everything: bool,
     clock: Callable[[], datetime] = datetime.now,
     step_log: bool | None = None,
+    listed: Collection[str] = (),
 ) -> PollResult:
     """Read and derive one poll; raises the client's errors. `step_log`: whether the
-    server keeps a step log, as far as is known (None: it is found out)."""
+    server keeps a step log, as far as is known (None: it is found out). `listed`: the
+    clusters the last poll listed; a watched one of them without a snapshot yet (a
+    cluster being opened) is read in full whatever the list says, so its reads start
+    beside the list's instead of after it."""
     cpu_start = time.thread_time()
-    with _collector.paused():
-        return _poll(client, watched, previous, releases, everything, clock, step_log, cpu_start)
+    with (
+        _collector.paused(),
+        ThreadPoolExecutor(READERS, thread_name_prefix="kostyor-read") as pool,
+    ):
+        readers = _Readers(pool)
+        opening = {
+            cluster_id: _FleetRead.start(readers, client, cluster_id, upgrades=True)
+            for cluster_id in watched
+            if cluster_id in listed and cluster_id not in previous
+        }
+        result = _poll(
+            client, readers, opening, watched, previous, releases, everything, clock, step_log
+        )
+    return replace(result, cpu_seconds=time.thread_time() - cpu_start + readers.cpu_seconds)
 
 
 def _poll(
     client: KostyorClient,
+    readers: _Readers,
+    opening: Mapping[str, _FleetRead],
     watched: Sequence[str],
     previous: Mapping[str, ClusterSnapshot],
     releases: tuple[str, ...],
     everything: bool,
     clock: Callable[[], datetime],
     step_log: bool | None,
-    cpu_start: float,
 ) -> PollResult:
     clusters = tuple(client.list_clusters())
     if not releases:
@@ -208,13 +230,15 @@ def _poll(
     replaced: list[object] = []
     for cluster_id in watched:
         cluster = by_id.get(cluster_id)
-        if cluster is None:
+        if cluster is None:  # gone: what was read beside the list is not looked at
             derived[cluster_id] = None
             continue
         snapshot = _poll_cluster(
             client,
+            readers,
             cluster,
             previous.get(cluster_id),
+            opening.get(cluster_id),
             releases,
             everything,
             clock,
@@ -228,14 +252,15 @@ def _poll(
         if derived.get(cluster_id) is None:  # no longer watched, or gone
             client.forget_cluster(cluster_id)  # its last answers held the same instances
             _hand_back(replaced, old)
-    cpu_seconds = time.thread_time() - cpu_start
-    return PollResult(clusters, releases, derived, cpu_seconds, step_log, replaced=replaced)
+    return PollResult(clusters, releases, derived, step_log=step_log, replaced=replaced)
 
 
 def _poll_cluster(
     client: KostyorClient,
+    readers: _Readers,
     cluster: Cluster,
     old: ClusterSnapshot | None,
+    opened: _FleetRead | None,
     releases: tuple[str, ...],
     everything: bool,
     clock: Callable[[], datetime],
@@ -243,7 +268,7 @@ def _poll_cluster(
     replaced: list[object],
 ) -> ClusterSnapshot:
     cluster_id = cluster.id or ""
-    upgrades = client.list_upgrades(cluster_id)
+    upgrades = opened.upgrades() if opened else client.list_upgrades(cluster_id)
     # Settled and its upgrades unchanged: nothing has moved, and re-reading tens of
     # thousands of instances would cost a good part of a core at every poll.
     if (
@@ -267,7 +292,8 @@ def _poll_cluster(
             followed_polls=old.followed_polls + 1,
         )
         return replace(new, events=tuple(describe_changes(old, new, now, read)))
-    hosts, services = _read_fleet(client, cluster_id)
+    fleet = opened or _FleetRead.start(readers, client, cluster_id)
+    hosts, services = fleet.hosts_and_services()
     if old is not None and old.same_data(cluster, hosts, services, upgrades):
         return old
     if old is not None:
@@ -287,15 +313,53 @@ def _hand_back(replaced: list[object], snapshot: ClusterSnapshot) -> None:
     replaced.extend(snapshot.hosts)
 
 
-def _read_fleet(
-    client: KostyorClient, cluster_id: str
-) -> tuple[tuple[Host, ...], tuple[Service, ...]]:
-    """A cluster's hosts and services, both asked for at once: the hosts answer is
-    read while the server builds the services answer (the slow one of a big cluster)."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kostyor-hosts") as reader:
-        hosts = reader.submit(client.list_hosts, cluster_id)
-        services = tuple(client.list_services(cluster_id))
-        return tuple(hosts.result()), services
+class _Readers:
+    """A poll's requests sent beside its own thread, and the CPU time they took (a poll's
+    cost sets the pause after it: `ApiService`)."""
+
+    def __init__(self, pool: ThreadPoolExecutor) -> None:
+        self._pool = pool
+        self._lock = threading.Lock()
+        self.cpu_seconds = 0.0
+
+    def submit(self, read: Callable[[str], T], cluster_id: str) -> Future[T]:
+        def timed() -> T:
+            started = time.thread_time()
+            try:
+                return read(cluster_id)
+            finally:
+                with self._lock:
+                    self.cpu_seconds += time.thread_time() - started
+
+        return self._pool.submit(timed)
+
+
+@dataclass(frozen=True)
+class _FleetRead:
+    """A cluster's hosts and services (and its upgrades, when opening it), asked for at
+    once: each answer is read while the server builds the others (the services answer
+    is the slow one of a big cluster)."""
+
+    hosts: Future[list[Host]]
+    services: Future[list[Service]]
+    upgrades_read: Future[list[Upgrade]] | None = None
+
+    @classmethod
+    def start(
+        cls, readers: _Readers, client: KostyorClient, cluster_id: str, *, upgrades: bool = False
+    ) -> _FleetRead:
+        return cls(
+            readers.submit(client.list_hosts, cluster_id),
+            readers.submit(client.list_services, cluster_id),
+            readers.submit(client.list_upgrades, cluster_id) if upgrades else None,
+        )
+
+    def upgrades(self) -> list[Upgrade]:
+        assert self.upgrades_read is not None, "started without upgrades"
+        return self.upgrades_read.result()
+
+    def hosts_and_services(self) -> tuple[tuple[Host, ...], tuple[Service, ...]]:
+        return tuple(self.hosts.result()), tuple(self.services.result())
 
 
 def _follow_steps(

@@ -1,0 +1,87 @@
+"""Opening a cluster: a watched cluster the last poll listed, without a snapshot yet, is
+read in full whatever the list says, so the poll asks for its upgrades, hosts and
+services beside the cluster list instead of after it (`poller.poll`'s `listed`)."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+from kostyor_tui.api.client import KostyorClient
+from kostyor_tui.screens.main import MainScreen
+from kostyor_tui.service import poller
+from tests.support.faultproxy import Fault, FaultProxy
+from tests.support.waiting import wait_until
+from tests.tui.conftest import wait_for
+
+CLUSTER = "home_lab"
+GONE = "0bd2e0f6-0000-4000-8000-000000000000"
+
+
+def test_a_cluster_being_opened_is_read_beside_the_cluster_list(server):
+    # The list's answer is held back longer than the test waits for the cluster's reads:
+    # asked for after the list, they would come only once its answer had.
+    with FaultProxy(server.url) as proxy, KostyorClient(proxy.url) as client:
+        cluster_id = next(c.id for c in client.list_clusters() if c.name == CLUSTER and c.id)
+        proxy.inject(Fault.slow(4.0, method="GET", path=r"/clusters$"))
+        with ThreadPoolExecutor(max_workers=1) as poll_thread:
+            polled = poll_thread.submit(
+                poller.poll, client, [cluster_id], {}, (), everything=False, listed=[cluster_id]
+            )
+            wait_until(
+                lambda: all(
+                    proxy.count("GET", path)
+                    for path in (
+                        rf"^/upgrades\?cluster_id={cluster_id}$",
+                        rf"^/clusters/{cluster_id}/hosts$",
+                        rf"^/clusters/{cluster_id}/services$",
+                    )
+                ),
+                "the cluster's reads while the list is held back",
+                timeout=3.0,
+            )
+            snapshot = polled.result(30).watched[cluster_id]
+        assert snapshot is not None and snapshot.hosts and snapshot.services
+        assert snapshot.cluster.name == CLUSTER
+
+
+def test_a_watched_cluster_not_listed_is_read_only_once_listed(server):
+    with FaultProxy(server.url) as proxy, KostyorClient(proxy.url) as client:
+        result = poller.poll(client, [GONE], {}, (), everything=True)
+        assert result.watched == {GONE: None}
+        assert proxy.count("GET", GONE) == 0
+
+
+def test_a_cluster_gone_since_the_last_list_is_dropped_though_its_reads_failed(server):
+    # Listed by the last poll, deleted since: its reads beside the list are refused
+    # (404), and the list says it is gone, which is what the poll reports.
+    with FaultProxy(server.url) as proxy, KostyorClient(proxy.url) as client:
+        result = poller.poll(client, [GONE], {}, (), everything=False, listed=[GONE])
+        assert result.watched == {GONE: None}
+        assert {c.name for c in result.clusters} >= {CLUSTER}
+        assert proxy.count("GET", rf"/clusters/{GONE}/services$") == 1
+
+
+async def test_the_console_reads_the_cluster_it_opens_beside_the_cluster_list(server, make_app):
+    with FaultProxy(server.url) as proxy:
+        # No poll of its own between the first cluster shown and the key: only the
+        # key's poll meets the held-back list.
+        app = make_app(proxy.url, poll_interval=60.0)
+        async with app.run_test(size=(120, 40)) as pilot:
+            main = app.screen
+            assert isinstance(main, MainScreen)
+            table = main.cluster_list.table
+            await wait_for(pilot, lambda: table.row_count >= 2, "the fleet in the sidebar")
+            first, second = table.row_keys[:2]
+            await wait_for(pilot, lambda: app.service.snapshot(first), "the first cluster")
+            # The next list is held back longer than the test waits.
+            proxy.inject(Fault.slow(4.0, method="GET", path=r"^/clusters$", times=1))
+            await pilot.press("down")
+            await wait_for(
+                pilot,
+                lambda: proxy.count("GET", rf"^/clusters/{second}/services$"),
+                "the opened cluster's services asked for while the list is held back",
+                timeout=3.0,
+            )
+            await wait_for(
+                pilot,
+                lambda: getattr(main.detail.shown_snapshot, "cluster_id", None) == second,
+                "its detail",
+            )
