@@ -128,8 +128,10 @@ class ApiService(DOMNode):
         """Poll this cluster's hosts, services and upgrades until `unwatch_cluster`."""
         with self._lock:
             self._watched[cluster_id] += 1
+        # A poll at once, which reads this cluster in full (it has no snapshot), and no
+        # other: re-reading every followed upgrade's fleet too would hold up the open.
         if cluster_id not in self.snapshots:
-            self.refresh_now()
+            self._wake.set()
 
     def unwatch_cluster(self, cluster_id: str) -> None:
         with self._lock:

@@ -9,7 +9,7 @@ from kostyor_tui.screens.main import MainScreen
 from kostyor_tui.service import poller
 from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.waiting import wait_until
-from tests.tui.conftest import wait_for
+from tests.tui.conftest import select_cluster, wait_for
 
 CLUSTER = "home_lab"
 GONE = "0bd2e0f6-0000-4000-8000-000000000000"
@@ -85,3 +85,31 @@ async def test_the_console_reads_the_cluster_it_opens_beside_the_cluster_list(se
                 lambda: getattr(main.detail.shown_snapshot, "cluster_id", None) == second,
                 "its detail",
             )
+
+
+async def test_opening_a_cluster_does_not_read_a_followed_upgrade_in_full(
+    server_factory, make_app, monkeypatch
+):
+    # Followed through its step log with no full read due (FULL_READ_EVERY stretched):
+    # only a poll asked to re-read everything reads the upgrading cluster's services.
+    monkeypatch.setattr(poller, "FULL_READ_EVERY", 1000)
+    server = server_factory(step_seconds=0.2)
+    with FaultProxy(server.url) as proxy:
+        with KostyorClient(proxy.url) as client:
+            upgrading = next(c.id for c in client.list_clusters() if c.name == "datacenter_east")
+            assert upgrading is not None
+            client.create_upgrade(upgrading, "newton")
+        app = make_app(proxy.url, poll_interval=60.0)  # no poll but those the test causes
+        async with app.run_test(size=(120, 40)) as pilot:
+            main = app.screen
+            assert isinstance(main, MainScreen)
+            table = main.cluster_list.table
+            await wait_for(pilot, lambda: table.row_count >= 4, "the fleet in the sidebar")
+            await wait_for(pilot, lambda: app.service.snapshot(upgrading), "the upgrade followed")
+            to_open = next(
+                c for c in app.service.clusters if c.id not in (upgrading, main.selected_cluster_id)
+            )
+            read_in_full = proxy.count("GET", rf"^/clusters/{upgrading}/services$")
+            await select_cluster(pilot, app, to_open.name or "")
+            assert proxy.count("GET", rf"^/clusters/{to_open.id}/services$") == 1
+            assert proxy.count("GET", rf"^/clusters/{upgrading}/services$") == read_in_full
