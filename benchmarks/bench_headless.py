@@ -8,10 +8,11 @@ machine hits all alike; the figure is the median over the rounds):
   holding only httpx and its dependencies (no CLI extras: what a bare request
   costs, as the old kostyor-cli's requests would);
 - the floor: `python -S` (no site) and `http.client`;
-- the design's floor: in kostyor-tui's venv, what any list-clusters on this
-  project's two libraries must do (httpcore for HTTP, pydantic at the API
+- the design's floor: in kostyor-tui's venv, the least any list-clusters on this
+  project's two libraries does (httpcore for HTTP, pydantic at the API
   boundary): import both, create one model, send the request, validate the
-  answer, print a line per cluster; nothing of kostyor-tui;
+  answer, print a line per cluster; nothing of kostyor-tui (which also
+  validates its config file with pydantic);
 - kostyor-tui installed from a wheel into a throwaway venv, with its .pyc files
   compiled as a wheel install has them, running `list-clusters` and
   `cluster-status home_lab`.
@@ -181,7 +182,7 @@ def main() -> None:
             f"{DESIGN_FLOOR_NAME} / httpx.get",
             floor / baseline,
             "x",
-            note="no kostyor-tui: what a pydantic and httpcore client cannot go under",
+            note="no kostyor-tui: a lower bound for a client on pydantic and httpcore",
         )
     )
     for name in ("list-clusters", f"cluster-status {CLUSTER}"):

@@ -5,9 +5,10 @@
 `self.watch(service, "snapshots", ...)`. One long-lived worker thread polls:
 it never overlaps itself (the next poll starts only after the last has
 finished), waits `poll_interval` between polls, backs off (with jitter, capped)
-while the API fails, and is woken at once by `refresh_now()`. Its results are
-applied on the UI thread, so widgets only ever see complete polls; a failed
-poll keeps the last good data.
+while the API fails, and is woken at once by `refresh_now()`, and by
+`watch_cluster()` for a cluster it has no snapshot of. Its results are applied
+on the UI thread, so widgets only ever see complete polls; a failed poll keeps
+the last good data.
 
 Commands (the palette's, the dialogs', the action keys') run through the same
 registry and operations as headless mode (`run_command`), in worker threads of

@@ -1,7 +1,8 @@
 """One poll: read the cluster list and the watched clusters, and derive their snapshots.
 
 Plain and synchronous: it runs in the console's poll thread (so that reading and
-deriving a big cluster never holds up the keyboard), and tests call it directly.
+deriving a big cluster never holds up the keyboard), with a few reader threads of its
+own for the requests it sends at once, and tests call it directly.
 A watched cluster whose data cannot have moved is not read again in full: its
 hosts and services (tens of thousands of instances on a big fleet) are re-read
 only when it or its upgrade may be moving, when its upgrades changed, or when
@@ -77,7 +78,9 @@ FULL_PASS_GROWTH = 1.25
 # Replaced instances freed at a time (`free_in_pieces`): about 1 ms a piece.
 FREE_PIECE = 5000
 # Requests a poll sends beside its own thread's (a cluster's upgrades, hosts and services
-# at once): with the cluster list's, the client's default pool of four connections.
+# at once): with the cluster list's, the client's default pool of four connections. A
+# command sent meanwhile (the console's commands share the client) waits for one of them
+# to be free: the list's and the upgrades' are, within milliseconds.
 READERS = 3
 
 T = TypeVar("T")
@@ -192,8 +195,10 @@ def poll(
     """Read and derive one poll; raises the client's errors. `step_log`: whether the
     server keeps a step log, as far as is known (None: it is found out). `listed`: the
     clusters the last poll listed; a watched one of them without a snapshot yet (a
-    cluster being opened) is read in full whatever the list says, so its reads start
-    beside the list's instead of after it."""
+    cluster being opened) will be read in full unless the new list has dropped it, so
+    its reads start before the list comes, not after it. Its upgrades may then be a
+    moment older than the list's status: the next poll, finding them changed, reads
+    the cluster again."""
     cpu_start = time.thread_time()
     with (
         _collector.paused(),
@@ -205,9 +210,15 @@ def poll(
             for cluster_id in watched
             if cluster_id in listed and cluster_id not in previous
         }
-        result = _poll(
-            client, readers, opening, watched, previous, releases, everything, clock, step_log
-        )
+        try:
+            result = _poll(
+                client, readers, opening, watched, previous, releases, everything, clock, step_log
+            )
+        except BaseException:
+            # The reads not begun yet are not sent; those under way end within their
+            # deadline, before the collector's pause ends (nothing of theirs is frozen).
+            pool.shutdown(cancel_futures=True)
+            raise
     return replace(result, cpu_seconds=time.thread_time() - cpu_start + readers.cpu_seconds)
 
 
@@ -338,7 +349,10 @@ class _Readers:
 
 @dataclass(frozen=True)
 class _Opening:
-    """The reads of a cluster being opened, asked for beside the cluster list's."""
+    """The reads of a cluster being opened, asked for beside the cluster list's. Its
+    services are read in a reader thread, unlike a full read's (`_read_fleet`): once
+    per cluster opened, and the peak while opening 10,000 hosts was the same (224–233
+    MB over four opens, 230 MB before, measured)."""
 
     upgrades: Future[list[Upgrade]]
     hosts: Future[list[Host]]
