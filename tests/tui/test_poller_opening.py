@@ -6,7 +6,10 @@ asked for after the list, they would come only once its answer had."""
 
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from kostyor_tui.api.client import KostyorClient
+from kostyor_tui.api.errors import ServerError
 from kostyor_tui.screens.main import MainScreen
 from kostyor_tui.service import poller
 from tests.support.faultproxy import Fault, FaultProxy
@@ -122,3 +125,14 @@ async def test_opening_a_cluster_does_not_read_a_followed_upgrade_in_full(
             await select_cluster(pilot, app, to_open.name or "")
             assert proxy.count("GET", rf"^/clusters/{to_open.id}/services$") == 1
             assert proxy.count("GET", rf"^/clusters/{upgrading}/services$") == read_in_full
+
+
+def test_a_poll_whose_list_fails_raises_the_lists_error_though_its_opening_reads_went_well(
+    server,
+):
+    with FaultProxy(server.url) as proxy, KostyorClient(proxy.url) as client:
+        cluster_id = next(c.id for c in client.list_clusters() if c.name == CLUSTER and c.id)
+        proxy.inject(Fault.status_500_json(method="GET", path=r"^/clusters$"))
+        with pytest.raises(ServerError, match="list clusters"):
+            poller.poll(client, [cluster_id], {}, (), everything=False, listed=[cluster_id])
+        assert proxy.count("GET", rf"^/clusters/{cluster_id}/services$") == 1
