@@ -86,13 +86,28 @@ def _rate(text: str) -> float:
     return value
 
 
+# The longest time an option takes: asyncio's timers and the engine's waits need a finite
+# number, and a day is longer than any test or demo needs.
+_MAX_SECONDS = 86_400
+
+
 def _seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must not be negative")
+    if not 0 <= value <= _MAX_SECONDS:  # NaN included
+        raise argparse.ArgumentTypeError(f"must be between 0 and {_MAX_SECONDS} seconds")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 0 <= value <= 65_535:
+        raise argparse.ArgumentTypeError("must be between 0 and 65535")
     return value
 
 
@@ -131,7 +146,7 @@ def build_parser(prog: str = "kostyor-tui serve") -> argparse.ArgumentParser:
         " no parameters there); must lie inside an --inventory-dir",
     )
     parser.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help="port (0: any free port; default 5055)"
+        "--port", type=_port, default=DEFAULT_PORT, help="port (0: any free port; default 5055)"
     )
     parser.add_argument(
         "--db", type=Path, default=None, help=f"SQLite database (default: {default_db_path()})"

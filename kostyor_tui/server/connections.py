@@ -10,6 +10,7 @@ the requests of connections beyond `max_connections`, in JSON like every answer.
 
 import asyncio
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,8 +22,10 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 DEFAULT_KEEP_ALIVE_SECONDS = 5.0
 DEFAULT_REQUEST_SECONDS = 10.0
 DEFAULT_MAX_CONNECTIONS = 100
-# The request line and headers together; a longer head is refused (400).
+# The request line and headers together; a longer head is refused (431).
 MAX_HEAD_BYTES = 16 * 1024
+# Where a head ends (h11 takes a bare LF for CRLF).
+_HEAD_END = re.compile(rb"\r?\n\r?\n")
 _RETRY_AFTER_SECONDS = 1
 
 
@@ -41,6 +44,19 @@ def _raw_answer(status: str, message: str) -> bytes:
         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     )
     return head.encode() + body
+
+
+def _head_too_long(received: bytes) -> bool:
+    """Whether the head at the start of `received` is over MAX_HEAD_BYTES."""
+    return (
+        len(received) > MAX_HEAD_BYTES and _HEAD_END.search(received, 0, MAX_HEAD_BYTES + 4) is None
+    )
+
+
+_HEAD_TOO_LONG = (
+    "431 Request Header Fields Too Large",
+    f"A request's line and headers are at most {MAX_HEAD_BYTES // 1024} KiB.",
+)
 
 
 async def _too_many_connections(scope: Scope, receive: Receive, send: Send) -> None:
@@ -69,11 +85,28 @@ class GuardedH11Protocol(H11Protocol):
         self._arm()
 
     def data_received(self, data: bytes) -> None:
+        # h11 limits only a head that arrives in pieces (h11_max_incomplete_event_size):
+        # one that arrives whole is measured here.
+        if self.conn.their_state is h11.IDLE and _head_too_long(self.conn.trailing_data[0] + data):
+            self._refuse(*_HEAD_TOO_LONG)
+            return
         super().data_received(data)
         if self.conn.their_state in (h11.IDLE, h11.SEND_BODY) and not self.transport.is_closing():
             self._arm()  # part of a request is here: the rest has until the deadline
         else:
             self._disarm()
+
+    def send_400_response(self, msg: str) -> None:
+        # What h11 cannot parse, answered in JSON like every answer of this server.
+        if len(self.conn.trailing_data[0]) > MAX_HEAD_BYTES:
+            self._refuse(*_HEAD_TOO_LONG)
+        else:
+            self._refuse("400 Bad Request", "The request is not valid HTTP/1.1.")
+
+    def _refuse(self, status: str, message: str) -> None:
+        self._disarm()
+        self.transport.write(_raw_answer(status, message))
+        self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()

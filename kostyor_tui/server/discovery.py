@@ -166,21 +166,31 @@ OSA_GROUP_SERVICES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _group_hosts(inventory: dict[str, Any], group: str, seen: set[str]) -> set[str]:
-    """Hosts of a group, including those of its children (cycles are ignored)."""
-    if group in seen:
-        return set()
-    seen.add(group)
-    entry = inventory.get(group)
-    if isinstance(entry, list):  # the short form: a group that is just a list of hosts
-        return {host for host in entry if isinstance(host, str)}
-    if not isinstance(entry, dict):
-        return set()
-    hosts = {host for host in entry.get("hosts") or [] if isinstance(host, str)}
-    for child in entry.get("children") or []:
-        if isinstance(child, str):
-            hosts |= _group_hosts(inventory, child, seen)
+def _group_hosts(inventory: dict[str, Any], group: str) -> set[str]:
+    """Hosts of a group, including those of its children, however deep (a loop, not
+    recursion: the file may hold a chain of any length); cycles are ignored."""
+    hosts: set[str] = set()
+    seen: set[str] = set()
+    groups = [group]
+    while groups:
+        name = groups.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        entry = inventory.get(name)
+        if isinstance(entry, list):  # the short form: a group that is just a list of hosts
+            hosts.update(host for host in entry if isinstance(host, str))
+        elif isinstance(entry, dict):
+            hosts.update(host for host in _members(entry.get("hosts")) if isinstance(host, str))
+            groups.extend(
+                child for child in _members(entry.get("children")) if isinstance(child, str)
+            )
     return hosts
+
+
+def _members(value: Any) -> list[Any]:
+    """A group's hosts or children: a list, or the keys of an object (YAML's form)."""
+    return list(value) if isinstance(value, list | dict) else []
 
 
 def osa_hosts(inventory: dict[str, Any]) -> list[HostSpec]:
@@ -197,7 +207,7 @@ def osa_hosts(inventory: dict[str, Any]) -> list[HostSpec]:
 
     services_by_machine: dict[str, list[str]] = {}
     for group, services in OSA_GROUP_SERVICES.items():
-        for host in _group_hosts(inventory, group, set()):
+        for host in _group_hosts(inventory, group):
             names = services_by_machine.setdefault(machine_of(host), [])
             names.extend(service for service in services if service not in names)
     return [
@@ -303,6 +313,8 @@ def inventory_hosts(path: Path, limits: Limits) -> list[HostSpec]:
         raise _parameter_error("inventory", "not a JSON inventory") from None
     except RecursionError:
         raise _parameter_error("inventory", "nested too deeply") from None
+    except ValueError:  # Python reads no integer of over 4,300 digits
+        raise _parameter_error("inventory", "holds a number too long to read") from None
     if not isinstance(inventory, dict):
         raise _parameter_error("inventory", "not a JSON inventory (an object of groups)")
     hosts = osa_hosts(inventory)

@@ -1,6 +1,7 @@
 """The HTTP API (docs/kostyor-api.md#resources, with the fixes of #embedded-server) as a
 Starlette app; or, in upstream mode, as the real server answers it (`upstream`)."""
 
+import re
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -26,6 +27,7 @@ from kostyor_tui.server.store import Store
 from kostyor_tui.server.validation import Field, read_json_body, validate
 
 DEFAULT_MAX_CLUSTERS = 1_000
+_STEP_COUNT = re.compile("[0-9]{1,18}")
 
 DISCOVER_SCHEMA = {
     "name": Field(required=True),
@@ -151,7 +153,8 @@ def create_app(
     async def upgrade_steps(request: Request) -> Response:
         upgrade_id = request.path_params["upgrade_id"]
         since = request.query_params.get("since", "0")
-        if not since.isdigit():
+        # ASCII digits (str.isdigit takes "²" too), few enough to be an SQLite integer.
+        if not _STEP_COUNT.fullmatch(since):
             raise BadRequest("since must be a number of steps already seen")
         await run_in_threadpool(store.get_upgrade, upgrade_id)
         return _json(await run_in_threadpool(store.step_log, upgrade_id, int(since)))
@@ -187,8 +190,7 @@ def create_app(
         # Beyond the contract: every step the engine committed, for watching and testing.
         Route("/upgrades/{upgrade_id}/steps", upgrade_steps, methods=["GET"]),
     ]
-    # Outermost, so that nothing (the other middleware included) reaches uvicorn.
-    middleware = [Middleware(ErrorBoundary)]
+    middleware = []
     if as_released:
         routes = upstream.routes(
             store,
@@ -196,10 +198,13 @@ def create_app(
             max_clusters=max_clusters,
             options=upstream_options or upstream.UpstreamOptions(),
         )
+        # Around the error boundary: its 500 closes the connection too.
         middleware.append(Middleware(upstream.CloseConnections))
         http_error = upstream.http_error
     else:
         routes, http_error = fixed_routes, _http_error
+    # Outermost but for the closing (which raises nothing): nothing reaches uvicorn.
+    middleware.append(Middleware(ErrorBoundary))
     # The guards stay on in both modes.
     middleware.append(Middleware(RequestGuard, bound_host=bound_host, allowed_hosts=allowed_hosts))
     if auth is not None:

@@ -12,12 +12,15 @@ import socket
 import sys
 import threading
 import time
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType, TracebackType
+from typing import Any
 
 import uvicorn
 
+from kostyor_tui.domain.text import printable
 from kostyor_tui.server import connections, discovery, upstream
 from kostyor_tui.server.engine import Engine, Failures
 from kostyor_tui.server.routes import DEFAULT_MAX_CLUSTERS, create_app
@@ -103,6 +106,9 @@ class BackgroundServer:
             self.opened: Opened = self.store.initialize(
                 fill=lambda: apply_seed(self.store, options.seed)
             )
+            if options.behave == upstream.FIXED:
+                # An upgrade started in upstream mode on this file carries on here.
+                self.store.adopt_null_statuses()
         except BaseException:
             self._socket.close()
             raise
@@ -211,10 +217,31 @@ def _described(opened: Opened, options: ServerOptions) -> str:
     return f"schema version {opened.version_found}"
 
 
+class PrintableFormatter(logging.Formatter):
+    """Log lines that text from a request (a path, a name) cannot act on: control
+    characters in a message are escaped, so none reaches the terminal showing the log and
+    none starts a forged line."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return printable(super().formatMessage(record))
+
+    def formatException(self, ei: Any) -> str:
+        # A traceback's header, separators and frames (indented: the server's own source)
+        # keep their line breaks; an exception's message may quote a request, breaks too.
+        return "".join(
+            chunk
+            if chunk.startswith(("Traceback", "\n", "  "))
+            else printable(chunk.removesuffix("\n")) + "\n"
+            for chunk in traceback.format_exception(*ei)
+        ).removesuffix("\n")
+
+
 def serve(options: ServerOptions) -> int:
     """Serve in the foreground until SIGINT or SIGTERM; print the URL once serving."""
     # Server errors (never request headers, so never credentials) go to stderr.
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+    log = logging.StreamHandler()
+    log.setFormatter(PrintableFormatter("%(asctime)s %(levelname)s %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[log])
     stop_requested = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 
 from kostyor_tui.domain.lifecycle import LIFECYCLE, START_BLOCKED_BY, Action
 from kostyor_tui.domain.order import Instance, engine_order
-from kostyor_tui.domain.statuses import MOVING, Status
+from kostyor_tui.domain.statuses import MOVING, UPGRADE_STATUSES, Status
 from kostyor_tui.server import releases
 from kostyor_tui.server.errors import (
     BadRequest,
@@ -285,8 +285,9 @@ assert len(_MIGRATIONS) == SCHEMA_VERSION
 _UNAVAILABLE: dict[int, tuple[type[ServiceUnavailable], str, int | None]] = {
     code: (
         ServiceUnavailable,
-        f"The server's database is locked by another process (for over {BUSY_TIMEOUT_SECONDS} s);"
-        " nothing was changed. Try again shortly.",
+        f"The server's database stayed locked for over {BUSY_TIMEOUT_SECONDS} s (by another"
+        " process on its file, or by this server's own work); nothing was changed."
+        " Try again shortly.",
         BUSY_TIMEOUT_SECONDS,
     )
     for code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
@@ -1018,6 +1019,23 @@ class Store:
         return status
 
     # The engine's side
+
+    def adopt_null_statuses(self) -> int:
+        """Give each cluster's newest upgrade left with a null status (started in upstream
+        mode, as the real server starts them) the status it has there, its cluster's
+        (`_status_of`), so that the default mode's engine moves it on and every upgrade has
+        a status (docs/kostyor-api.md#quirk-null-upgrade-status). Returns how many."""
+        with self._transaction() as db:
+            adopted = db.execute(
+                "UPDATE upgrades SET status ="
+                " (SELECT c.status FROM clusters c WHERE c.id = upgrades.cluster_id)"
+                " WHERE status IS NULL AND rowid ="
+                " (SELECT MAX(u.rowid) FROM upgrades u WHERE u.cluster_id = upgrades.cluster_id)"
+                " AND (SELECT c.status FROM clusters c WHERE c.id = upgrades.cluster_id)"
+                f" IN ({', '.join('?' * len(UPGRADE_STATUSES))})",
+                tuple(sorted(UPGRADE_STATUSES)),
+            ).rowcount
+        return adopted
 
     def running_upgrades(self) -> dict[str, str]:
         """Upgrades the engine must move: id -> status."""

@@ -9,9 +9,15 @@ from typing import Any
 
 from starlette.requests import Request
 
+from kostyor_tui.domain.text import has_control_characters
 from kostyor_tui.server.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 
 MAX_BODY_BYTES = 1024 * 1024
+# The longest text a field holds (the real server's columns are VARCHAR(255)), and the
+# longest parameter value (a path or a URL): every list answer repeats names, so that a
+# name cannot make a list of a thousand clusters a gigabyte.
+MAX_TEXT_LENGTH = 255
+MAX_PARAMETER_LENGTH = 4096
 
 
 @dataclass(frozen=True)
@@ -30,23 +36,26 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
         raise BadRequest("The request body is not valid JSON.") from None
     except RecursionError:
         raise BadRequest("The request body is nested too deeply.") from None
+    except ValueError:  # Python reads no integer of over 4,300 digits
+        raise BadRequest("The request body holds a number too long to read.") from None
     if not isinstance(body, dict):
         raise BadRequest("The request body must be a JSON object.")
     return body
 
 
-# C0 and C1 control characters and DEL: stored text is shown on terminals, where they act.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 # A lone surrogate (from a JSON \ud800 escape) cannot be stored or answered as UTF-8.
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _text_problem(text: str) -> str | None:
+def _text_problem(text: str, max_length: int | None = MAX_TEXT_LENGTH) -> str | None:
     """Why `text` may not be stored or shown, if it may not."""
     if _SURROGATE.search(text):
         return "must be valid Unicode (it holds a lone surrogate)"
-    if _CONTROL.search(text):
+    # Stored text is shown on terminals, where a control character would act.
+    if has_control_characters(text):
         return "must not hold control characters (such as NUL, BEL, ESC, CR or LF)"
+    if max_length is not None and len(text) > max_length:
+        return f"max length is {max_length}"
     return None
 
 
@@ -61,7 +70,7 @@ def _problems(value: Any, field: Field) -> list[str]:
                 problems.append(f"key {number}: {problem}")
             elif not isinstance(item, str):
                 problems.append(f"value of {key!r} must be of string type")
-            elif problem := _text_problem(item):
+            elif problem := _text_problem(item, MAX_PARAMETER_LENGTH):
                 problems.append(f"value of {key!r}: {problem}")
         return problems
     if not isinstance(value, str):
@@ -82,7 +91,7 @@ def validate(
     when given, instead of the summary in the message: the field errors say it all)."""
     errors: dict[str, list[str]] = {}
     for name in body:
-        if _text_problem(name):
+        if _text_problem(name, max_length=None):
             # Not repeated: it could not be answered, or would act on a terminal.
             raise BadRequest("Invalid request: a field name is not printable Unicode text.")
         if name not in schema:

@@ -85,5 +85,35 @@ def test_an_oversized_head_is_refused_before_it_ends(server: BackgroundServer) -
     with RawConnection(server.url) as connection:
         connection.send(b"GET /clusters HTTP/1.1\r\nHost: 127.0.0.1\r\n")
         connection.send(b"".join(b"X-Filler-%05d: %s\r\n" % (n, b"a" * 40) for n in range(600)))
-        assert connection.read_answer().status == 400
+        answer = connection.read_answer()
+        assert answer.status == 431
+        assert "at most 16 KiB" in answer.json()["message"]
+        assert connection.closed_within(BOUND) is not None
+
+
+@pytest.mark.parametrize("size", [17 * 1024, 100 * 1024])
+def test_an_oversized_head_sent_in_one_piece_is_refused(
+    server: BackgroundServer, size: int
+) -> None:
+    # h11 measures only a head that arrives in pieces; this one is whole, its end included.
+    head = b"GET /clusters HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: %s\r\n\r\n" % (b"a" * size)
+    with RawConnection(server.url) as connection:
+        connection.send(head)
+        answer = connection.read_answer()
+        assert answer.status == 431
+        assert answer.headers["content-type"] == "application/json"
+        assert connection.closed_within(BOUND) is not None
+    # A head just under the limit, in one piece, is served.
+    filler = b"a" * (15 * 1024)
+    with RawConnection(server.url) as connection:
+        connection.send(b"GET /clusters HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: %s\r\n\r\n" % filler)
+        assert connection.read_answer().status == 200
+
+
+def test_what_is_not_http_is_answered_in_json(server: BackgroundServer) -> None:
+    with RawConnection(server.url) as connection:
+        connection.send(b"GET /clusters HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -1\r\n\r\n")
+        answer = connection.read_answer()
+        assert answer.status == 400
+        assert answer.json() == {"message": "The request is not valid HTTP/1.1."}
         assert connection.closed_within(BOUND) is not None

@@ -666,8 +666,8 @@ def test_the_default_mode_keeps_its_fixes(server: BackgroundServer) -> None:
 
 def test_a_database_from_upstream_mode_carries_on_in_the_default_mode(tmp_path: Path) -> None:
     """The same SQLite file: upstream mode saves an upgrade with a null status and services
-    with null versions, with the upgrade's plan; the default mode reads the null status as
-    its cluster's, and its engine carries the upgrade through."""
+    with null versions, with the upgrade's plan; the default mode gives the null status its
+    cluster's, and its engine carries each upgrade through, untouched or paused."""
     db_path = tmp_path / "shared.sqlite3"
     with (
         running_server(db_path, behave="upstream") as upstream,
@@ -678,16 +678,18 @@ def test_a_database_from_upstream_mode_carries_on_in_the_default_mode(tmp_path: 
         assert start(client, "small").status_code == 201
         act(client, "small", "pause")
         upgrade = upgrades_of(client, "small")[0]
-        start(client)  # home_lab: a null status, the cluster in progress
+        home_lab = start(client).json()  # a null status, the cluster in progress
+        assert home_lab["status"] is None
     with (
         running_server(db_path, step_seconds=0.01) as fixed,
         httpx.Client(base_url=fixed.url, timeout=30) as client,
     ):
-        # The null-status upgrade is its cluster's: in progress, so a second is refused.
-        assert start(client).status_code == 400
-        assert act(client, "home_lab", "continue").status_code == 400
-        assert act(client, "home_lab", "pause").json()["status"] == "UPGRADE PAUSED"
-        # The paused one, with services of no version, is carried through by the engine.
+        # The null-status upgrade has its cluster's status, and moves with no action sent.
+        assert client.get(f"/upgrades/{home_lab['id']}").json()["status"] is not None
+        wait_for_status(client, home_lab["id"], "UPGRADE SUCCEED")
+        assert set(versions(client, cluster_id(client, "home_lab")).values()) == {"newton"}
+        # The paused one, with services of no version, is carried through once continued.
+        assert start(client, "small").status_code == 400
         assert act(client, "small", "continue").status_code == 200
         done = wait_for_status(client, upgrade["id"], "UPGRADE SUCCEED")
         assert done["engine"] == "service-by-service"
