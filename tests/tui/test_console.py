@@ -8,6 +8,7 @@ from kostyor_tui.domain.statuses import Status
 from kostyor_tui.errors import Refused
 from kostyor_tui.screens.main import MainScreen
 from kostyor_tui.widgets.status_header import StatusHeader
+from kostyor_tui.widgets.upgrade_panel import EventLog
 from tests.support.servers import running_server
 from tests.tui.conftest import (
     Notices,
@@ -118,6 +119,37 @@ async def test_pause_and_continue(server_factory, make_app):
         resumed = [line for line in lines if "upgrade UPGRADE PAUSED → UPGRADE IN PROGRESS" in line]
         # Each change is logged once, however many widgets listen to the service.
         assert len(paused) == 1 and len(resumed) == 1, lines
+
+
+async def test_the_event_log_follows_its_newest_line_until_scrolled_back(server_factory, make_app):
+    # datacenter_east: thousands of steps, so events keep coming for the whole test.
+    server = server_factory(step_seconds=0.02)
+    app = make_app(server.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await select_cluster(pilot, app, "datacenter_east")
+        screen = await start_upgrade_via_dialog(pilot, app)
+        log = screen.query_one(EventLog)
+
+        async def more_events() -> None:
+            seen = log.line_count
+            await wait_for(pilot, lambda: log.line_count > seen + 2, "more events")
+
+        # More lines than the full-screen log shows, so that both heights scroll.
+        await wait_for(pilot, lambda: log.line_count > 60, "a screenful of events")
+        await pilot.press("l", "l")  # full screen and back: the height changes twice
+        await more_events()
+        assert log.is_vertical_scroll_end
+        await pilot.resize_terminal(100, 30)
+        await more_events()
+        assert log.is_vertical_scroll_end
+        # Scrolled back, it stays where the operator put it; at the end, it follows again.
+        log.focus()
+        await pilot.press("home")
+        await more_events()
+        assert log.scroll_y == 0
+        await pilot.press("end")
+        await more_events()
+        assert log.is_vertical_scroll_end
 
 
 async def test_rollback_through_the_confirmation(server_factory, make_app):
