@@ -296,6 +296,9 @@ class _Failure:
     timeout: float
     reason: str
     exc: BaseException
+    # A POST or PUT: had it reached the server, it may have changed something. A read
+    # changes nothing: its hint is to try again.
+    writes: bool
 
 
 def _connect_timed_out(f: _Failure) -> KostyorError:
@@ -317,7 +320,9 @@ def _no_free_connection(f: _Failure) -> KostyorError:
 def _answer_timed_out(f: _Failure) -> KostyorError:
     error = TimedOut(
         f"Could not {f.what}: {f.where} did not answer within {f.timeout:g} s",
-        hint="it may still take effect: check before retrying, or raise the timeout",
+        hint="it may still take effect: check before retrying, or raise the timeout"
+        if f.writes
+        else "the server is slow to answer: try again, or raise the timeout",
     )
     error.outcome_unknown = True
     return error
@@ -350,7 +355,9 @@ def _connection_broke(f: _Failure) -> KostyorError:
     error = Unreachable(
         f"Could not {f.what}: the connection to {f.where} broke before an answer "
         f"({one_line(f.reason or type(f.exc).__name__, 120)})",
-        hint="it may still take effect: check the state before retrying",
+        hint="it may still take effect: check the state before retrying"
+        if f.writes
+        else "try again; if it breaks again, check the server and what lies between",
     )
     error.outcome_unknown = True
     return error
@@ -713,7 +720,7 @@ class Transport:
         try:
             status, answer_headers, body = self._exchange(method, url, headers, content, deadline)
         except _FAILURE_TYPES as exc:
-            failure = self._failure(exc, what, deadline)
+            failure = self._failure(exc, what, deadline, writes=method != "GET")
             if self._debug is not None:
                 self._debug(
                     f"{self._debug_request(method, url, json_body)} → no answer after "
@@ -790,13 +797,13 @@ class Transport:
                 chunks.append(chunk)
         return response.status, answer_headers, b"".join(chunks)
 
-    def _failure(self, exc: Exception, what: str, timeout: float) -> KostyorError:
+    def _failure(self, exc: Exception, what: str, timeout: float, *, writes: bool) -> KostyorError:
         if isinstance(exc, _Oversize):
             return ProtocolError(
                 f"Could not {what}: {self.api_url} sent {exc}",
                 hint="check that api_url points at the Kostyor API",
             )
-        failure = _Failure(what, self.api_url, timeout, self.redact(str(exc)), exc)
+        failure = _Failure(what, self.api_url, timeout, self.redact(str(exc)), exc, writes)
         for kind, describe in _FAILURES:
             if isinstance(exc, kind):
                 return describe(failure)

@@ -428,6 +428,8 @@ def test_silence_times_out() -> None:
     assert answered
     assert f"http://127.0.0.1:{port}/ did not answer within 0.3 s" in caught.value.one_line()
     assert caught.value.outcome_unknown
+    # A read changes nothing: nothing "may still take effect".
+    assert caught.value.hint == "the server is slow to answer: try again, or raise the timeout"
     assert exit_code_for(caught.value) == ExitCode.UNREACHABLE
 
 
@@ -450,6 +452,7 @@ def test_a_request_the_server_does_not_read_times_out_while_sending() -> None:
         elapsed = time.monotonic() - started
     assert "did not answer within 0.5 s" in caught.value.one_line()
     assert caught.value.outcome_unknown
+    assert caught.value.hint is not None and "may still take effect" in caught.value.hint
     assert elapsed < 5
 
 
@@ -470,6 +473,7 @@ def test_reset_after_the_request() -> None:
     assert f"the connection to http://127.0.0.1:{port}/ broke" in caught.value.one_line()
     assert "broke before an answer" in caught.value.one_line()
     assert caught.value.outcome_unknown
+    assert caught.value.hint is not None and "may still take effect" not in caught.value.hint
 
 
 def test_closed_without_an_answer() -> None:
