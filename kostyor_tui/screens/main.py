@@ -10,6 +10,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, TabbedContent
 
 from kostyor_tui.api.models import Cluster
+from kostyor_tui.domain.statuses import UNFINISHED
 from kostyor_tui.service import service_of
 from kostyor_tui.service.snapshots import ClusterSnapshot
 from kostyor_tui.widgets.cluster_detail import ClusterDetail
@@ -69,6 +70,8 @@ class MainScreen(Screen[None]):
         service = service_of(self)
         self.watch(service, "clusters", self._clusters_changed)
         self.watch(service, "snapshots", self._snapshots_changed, init=False)
+        # Running upgrades' elapsed times count on between polls that change nothing.
+        self.set_interval(1, self._tick)
         self.cluster_list.table.focus()
 
     def on_unmount(self) -> None:
@@ -87,6 +90,11 @@ class MainScreen(Screen[None]):
             self.select_cluster(self._pending_select)
             self._pending_select = None
         self._show_detail()
+
+    def _tick(self) -> None:
+        service = service_of(self)
+        if self.is_current and any(c.status in UNFINISHED for c in service.clusters):
+            self.cluster_list.show(service.clusters, None, service.clock())
 
     def show_profile(self, profile: str, api_url: str, region: str | None) -> None:
         """After a profile switch: its name, URL and region, and no cluster of the last

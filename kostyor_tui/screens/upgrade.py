@@ -114,6 +114,8 @@ class UpgradeScreen(Screen[None]):
         self.watch(service, "snapshots", self._snapshots_changed, init=False)
         self.watch(service, "clusters", self._clusters_changed, init=False)
         self.watch(service, "connection", self._connection_changed)
+        # The elapsed time counts on between polls that change nothing (paused, stuck).
+        self.set_interval(1, self._show_title)
         self.query_one("#upgrade-hosts", KeyedTable).focus()
 
     def on_unmount(self) -> None:

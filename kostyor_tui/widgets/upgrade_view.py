@@ -90,9 +90,11 @@ def title(name: str, snapshot: ClusterSnapshot | None, now: datetime) -> Content
     if start is not None:
         details.append(f"started {start:%Y-%m-%d %H:%M:%S}")
         end = upgrade.upgrade_end_time
-        details.append(
-            f"took {duration(end - start)}" if end else f"elapsed {duration(now - start)}"
-        )
+        if end is not None:
+            details.append(f"took {duration(end - start)}")
+        elif snapshot.status in UNFINISHED:
+            # Counting on while paused or stuck too: the screen ticks (UpgradeScreen).
+            details.append(f"elapsed {duration(now - start)}")
     return Content.assemble(
         *parts,
         status_content(snapshot.status),

@@ -7,6 +7,7 @@ rollback, so cancel and a new upgrade sent on purpose are the way out
 (docs/kostyor-api.md#lifecycle).
 """
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from textual.widgets import Button, Input, Label, Select
@@ -14,6 +15,7 @@ from textual.widgets import Button, Input, Label, Select
 from kostyor_tui.app import KostyorApp
 from kostyor_tui.domain.statuses import Status
 from kostyor_tui.screens.discover import DiscoverScreen
+from kostyor_tui.screens.main import MainScreen
 from kostyor_tui.screens.start_upgrade import StartUpgradeScreen
 from kostyor_tui.screens.upgrade import UpgradeScreen
 from kostyor_tui.server.runner import BackgroundServer
@@ -98,6 +100,34 @@ async def test_no_step_is_shown_or_followed_while_it_runs(
         assert screen.check_action("jump", ()) is False
 
 
+async def test_the_elapsed_time_of_a_stuck_rollback_counts_on(
+    server_factory: Any, make_app: Any
+) -> None:
+    """Nothing moves on this server, so no poll brings a change to draw: the elapsed time
+    counts on all the same, on the upgrade screen and in the sidebar."""
+    server: BackgroundServer = server_factory(behave="upstream")
+    now = [datetime.now()]
+    app = make_app(server.url, clock=lambda: now[0])
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen, _ = await rolled_back_upgrade(pilot, app, "home_lab")
+        # The console's clock only: the server sees nothing.
+        now[0] = datetime.now() + timedelta(hours=1, minutes=30)
+        await wait_for(
+            pilot,
+            lambda: "elapsed 1:" in str(screen.query_one("#upgrade-title", Label).render()),
+            "the upgrade screen's elapsed time to count on",
+        )
+        await pilot.press("escape")
+        main = app.screen
+        assert isinstance(main, MainScreen)
+        now[0] = datetime.now() + timedelta(hours=3, minutes=30)
+        await wait_for(
+            pilot,
+            lambda: "⏱ 3:" in str(main.cluster_list.table.row_cells(screen.cluster_id)[2]),
+            "the sidebar's elapsed time to count on",
+        )
+
+
 async def test_cancel_is_the_way_out_of_a_rollback_that_never_ends(
     server_factory: Any, make_app: Any
 ) -> None:
@@ -110,6 +140,12 @@ async def test_cancel_is_the_way_out_of_a_rollback_that_never_ends(
             pilot,
             lambda: upgrade_status(app, screen.cluster_id) is Status.CANCELLED,
             "the cancel to take",
+        )
+        # Ended: its time no longer counts on.
+        await wait_for(
+            pilot,
+            lambda: "elapsed" not in str(screen.query_one("#upgrade-title", Label).render()),
+            "the title to stop counting",
         )
 
 
