@@ -49,7 +49,8 @@ class UpgradeScreen(Screen[None]):
         Binding("b", "upgrade('rollback')", "Rollback", id="upgrade.rollback"),
         Binding("x", "upgrade('cancel')", "Cancel", id="upgrade.cancel"),
         Binding("u", "start_upgrade", "New upgrade", show=False, id="upgrade.start"),
-        Binding("F", "jump", "Go to step", id="upgrade.jump"),
+        # Short: the footer fits 80 columns with every action valid while paused.
+        Binding("F", "jump", "Step", id="upgrade.jump"),
         Binding("f", "toggle_follow", "Follow the step", show=False, id="upgrade.follow"),
         Binding("slash", "search_hosts", "Search hosts", show=False, id="upgrade.search"),
         Binding("l", "toggle_log", "Full-screen log", show=False, id="upgrade.log"),

@@ -152,6 +152,39 @@ async def test_the_event_log_follows_its_newest_line_until_scrolled_back(server_
         assert log.is_vertical_scroll_end
 
 
+def footer_overlaps(app) -> list[str]:
+    """Footer keys drawn over one another or past the screen's edge (README: the footer
+    fits 80 columns)."""
+    keys = sorted(app.screen.query("FooterKey"), key=lambda key: key.region.x)
+    width = app.screen.size.width
+    return [
+        f"{key.key_display} {key.description} at {key.region.x}..{key.region.right}"
+        for before, key in zip([None, *keys], keys, strict=False)
+        if key.region.right > width or (before is not None and before.region.right > key.region.x)
+    ]
+
+
+async def test_the_footer_fits_80_columns_in_each_state_of_an_upgrade(server_factory, make_app):
+    server = server_factory(step_seconds=SLOW_STEP)
+    app = make_app(server.url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        cluster_id = await select_cluster(pilot, app, "home_lab")
+        assert footer_overlaps(app) == []
+        screen = await start_upgrade_via_dialog(pilot, app)
+        await wait_for(
+            pilot, lambda: not screen.query_one("#action-pause", Button).disabled, "Pause"
+        )
+        await pilot.pause()
+        assert footer_overlaps(app) == []
+        await pilot.press("p")
+        await wait_for(pilot, lambda: upgrade_status(app, cluster_id) is Status.PAUSED, "the pause")
+        await wait_for(
+            pilot, lambda: not screen.query_one("#action-continue", Button).disabled, "Continue"
+        )
+        await pilot.pause()
+        assert footer_overlaps(app) == []
+
+
 async def test_rollback_through_the_confirmation(server_factory, make_app):
     server = server_factory(step_seconds=SLOW_STEP)
     app = make_app(server.url)
