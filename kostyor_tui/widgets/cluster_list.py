@@ -112,7 +112,10 @@ def cluster_rows(
     only_unfinished: bool = False,
     now: datetime | None = None,
     width: int | None = None,
+    versions: Mapping[str, Mapping[str, int]] | None = None,
 ) -> list[tuple[str, Row]]:
+    """The list's rows. `versions`: each cluster's instances by version, where known (its
+    badge is then ◑ when they are mixed); else those of its snapshot."""
     snapshots = snapshots or {}
     now = now or datetime.now()
     kept = [
@@ -132,7 +135,10 @@ def cluster_rows(
     for cluster in kept:
         assert cluster.id is not None
         snapshot = snapshots.get(cluster.id)
-        counts = snapshot.version_counts if snapshot is not None else None
+        if versions is not None:
+            counts = versions.get(cluster.id)
+        else:
+            counts = snapshot.version_counts if snapshot is not None else None
         badge = status_badge(cluster.status, counts)
         glyph = Content.styled(badge.plain.split(" ", 1)[0], badge.spans[0].style)
         name = Text(printable(cluster.name or cluster.id), overflow="ellipsis", no_wrap=True)
@@ -168,6 +174,10 @@ class ClusterList(Vertical):
         self._none_yet = none_yet
         self._clusters: tuple[Cluster, ...] = ()
         self._snapshots: Mapping[str, ClusterSnapshot] = {}
+        # Each cluster's instances by version as last read, with its status and version
+        # then: a cluster once opened keeps its ◑ after the cursor has moved on (its
+        # snapshot is then dropped), for as long as its status and version stay the same.
+        self._versions_seen: dict[str, tuple[Status, str | None, Mapping[str, int]]] = {}
         self._now: datetime | None = None
         self.sort = SORTS[0]
         self.only_unfinished = False
@@ -203,8 +213,23 @@ class ClusterList(Vertical):
         self._clusters = tuple(clusters)
         if snapshots is not None:
             self._snapshots = snapshots
+            for cluster_id, snapshot in snapshots.items():
+                cluster = snapshot.cluster
+                self._versions_seen[cluster_id] = (
+                    cluster.status,
+                    cluster.version,
+                    snapshot.version_counts,
+                )
         self._now = now
         self._refilter()
+
+    def _versions_known(self) -> dict[str, Mapping[str, int]]:
+        known = {}
+        for cluster in self._clusters:
+            seen = self._versions_seen.get(cluster.id or "")
+            if seen is not None and seen[:2] == (cluster.status, cluster.version):
+                known[cluster.id or ""] = seen[2]
+        return known
 
     def _refilter(self) -> None:
         table = self.table
@@ -217,6 +242,7 @@ class ClusterList(Vertical):
             only_unfinished=self.only_unfinished,
             now=self._now,
             width=self.table.scrollable_content_region.width or None,
+            versions=self._versions_known(),
         )
         table.sync_rows(rows)
         self._show_empty(bool(rows))

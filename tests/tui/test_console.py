@@ -244,6 +244,36 @@ async def test_answering_no_to_cancel_keeps_the_upgrade_running(server_factory, 
         assert upgrade_status(app, cluster_id) is Status.IN_PROGRESS
 
 
+async def test_a_cluster_left_at_mixed_versions_keeps_its_badge_when_the_cursor_moves_on(
+    server_factory, make_app
+):
+    server = server_factory(step_seconds=0.05)
+    app = make_app(server.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        cluster_id = await select_cluster(pilot, app, "home_lab")
+        await start_upgrade_via_dialog(pilot, app)
+        await wait_for(
+            pilot,
+            lambda: app.service.snapshot(cluster_id).progress.services_upgraded >= 2,
+            "a few upgraded instances",
+        )
+        await pilot.press("x")
+        await wait_for(pilot, lambda: confirmation(app), "the confirmation")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: upgrade_status(app, cluster_id) is Status.CANCELLED, "cancel")
+        await pilot.press("escape")
+        main = app.screen
+        assert isinstance(main, MainScreen)
+
+        def badge() -> str:
+            return str(main.cluster_list.table.row_cells(cluster_id)[0])
+
+        await wait_for(pilot, lambda: badge() == "◑", "the mixed-versions badge")
+        await select_cluster(pilot, app, "staging")
+        assert app.service.snapshot(cluster_id) is None  # no longer read
+        assert badge() == "◑"
+
+
 async def test_read_only_refuses_an_action_with_a_visible_message(server, make_app):
     app = make_app(server.url, read_only=True)
     notices = Notices()
