@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from kostyor_tui.config import Settings
+from kostyor_tui.config.settings import ENV_AUDIT_FILE
+from kostyor_tui.errors import ConfigError
 from kostyor_tui.operations import AuditEvent
 
 # The keys of each line, in order (stable: scripts read them).
@@ -111,6 +113,11 @@ def read_audit(path: Path, *, cluster: str | None = None, limit: int | None = No
             lines = handle.readlines()
     except FileNotFoundError:
         return AuditReading([])
+    except OSError as error:  # a directory, a path under a file, no permission
+        raise ConfigError(
+            f"cannot read the audit file {path}: {error.strerror or error}",
+            hint=f"check audit_file in the config file, or {ENV_AUDIT_FILE}",
+        ) from None
     entries: list[dict[str, Any]] = []
     unreadable = 0
     for line in lines:

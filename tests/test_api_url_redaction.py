@@ -117,6 +117,8 @@ def test_config_show_table_json_all_and_profiles_never_print_it(
         "http://operator:{pw}@kostyor.example:99999/",  # bad port
         "operator:{pw}@kostyor.example",  # no scheme
         "http://operator:{pw}/x@kostyor.example/",  # an unescaped / in the password
+        # An unescaped @ then / in it: two hosts, the credentials sent to the first.
+        "http://operator:{pw}@127.0.0.1:1/x@kostyor.example/",
     ],
 )
 def test_validation_errors_from_flag_environment_and_file_never_echo_it(

@@ -120,6 +120,13 @@ class Profile(BaseModel):
             parts.port  # noqa: B018 - raises ValueError on a bad port
         except ValueError:
             raise ValueError("has an invalid port") from None
+        if "@" in parts.path + parts.query + parts.fragment:
+            # A password with an unescaped `/` then `@`: the URL names two hosts, the
+            # credentials would go to the first and be shown as if for the second.
+            raise ValueError(
+                "has an '@' after its host: percent-encode '@' and '/' in a user name or"
+                " password (%40, %2F)"
+            )
         return value
 
     @field_validator("password_command", "token_command", mode="before")

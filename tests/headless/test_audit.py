@@ -181,6 +181,22 @@ def test_an_audit_file_that_cannot_be_made_is_told_and_the_action_still_done(
     assert str(blocker) in result.err
 
 
+@pytest.mark.parametrize("where", ["a directory", "under a file"])
+def test_an_audit_file_that_cannot_be_read_is_one_clear_line(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    path = tmp_path if where == "a directory" else blocker / "audit.jsonl"
+    monkeypatch.setenv("KOSTYOR_AUDIT_FILE", str(path))
+    result = cli("audit")
+    assert result.code == 2
+    assert result.err.startswith(f"kostyor-tui: error: cannot read the audit file {path}: ")
+    assert "KOSTYOR_AUDIT_FILE" in result.err
+    assert len(result.err.strip().splitlines()) == 1
+    assert "bug" not in result.err
+
+
 def test_an_operation_interrupted_after_sending_is_recorded_as_unknown(
     server: BackgroundServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
