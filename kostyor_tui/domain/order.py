@@ -20,6 +20,8 @@ KNOWN_ENGINES: tuple[str, ...] = (NODE_BY_NODE, SERVICE_BY_SERVICE)
 # What Kostyor uses when an upgrade names no engine or driver.
 DEFAULT_ENGINE = NODE_BY_NODE
 DEFAULT_DRIVER = "noop"
+# The upgrade drivers of a server with the OpenStack-Ansible plugin installed.
+KNOWN_DRIVERS: tuple[str, ...] = (DEFAULT_DRIVER, "openstack-ansible", "openstack-ansible-alt")
 
 PROJECT_ORDER: tuple[str, ...] = (
     "keystone",

@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from kostyor_tui.domain.lifecycle import ACTIONS, Action
-from kostyor_tui.domain.order import DEFAULT_DRIVER, DEFAULT_ENGINE, KNOWN_ENGINES
+from kostyor_tui.domain.order import DEFAULT_DRIVER, DEFAULT_ENGINE, KNOWN_DRIVERS, KNOWN_ENGINES
 from kostyor_tui.server import discovery, releases, upstream
 from kostyor_tui.server.errors import (
     ApiError,
@@ -38,7 +38,8 @@ UPGRADE_SCHEMA = {
     "cluster_id": Field(required=True),
     "to_version": Field(required=True),
     "engine": Field(allowed=KNOWN_ENGINES),
-    "driver": Field(),
+    # As strict as the real server: a rehearsal's typo fails here, not on the day.
+    "driver": Field(allowed=KNOWN_DRIVERS),
     "parameters": Field(kind="mapping"),
 }
 ACTION_SCHEMA = {

@@ -52,7 +52,13 @@ from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kostyor_tui.domain.lifecycle import ACTIONS, UNKNOWN_VERSION, Action
-from kostyor_tui.domain.order import DEFAULT_DRIVER, DEFAULT_ENGINE, KNOWN_ENGINES, NODE_BY_NODE
+from kostyor_tui.domain.order import (
+    DEFAULT_DRIVER,
+    DEFAULT_ENGINE,
+    KNOWN_DRIVERS,
+    KNOWN_ENGINES,
+    NODE_BY_NODE,
+)
 from kostyor_tui.server import discovery, releases
 from kostyor_tui.server.errors import BadRequest, InternalServerError, NotFound
 from kostyor_tui.server.store import Store
@@ -111,8 +117,6 @@ NODE_BY_NODE_SERVICES: frozenset[str] = frozenset(
     )
 )
 
-# The upgrade drivers of a real server with the OpenStack-Ansible plugin installed.
-DRIVERS: tuple[str, ...] = (DEFAULT_DRIVER, "openstack-ansible", "openstack-ansible-alt")
 DISCOVERY_METHODS: tuple[str, ...] = ("openstack", "openstack-ansible", "simulated")
 
 # Upgrade fields as the real server answers them: no `engine`, no `driver`.
@@ -137,7 +141,7 @@ UPGRADE_SCHEMA = {
     # The real server's release list includes `unknown`, refused later as not later.
     "to_version": Field(required=True, allowed=(UNKNOWN_VERSION, *releases.RELEASES)),
     "engine": Field(allowed=KNOWN_ENGINES),
-    "driver": Field(allowed=DRIVERS),
+    "driver": Field(allowed=KNOWN_DRIVERS),
     "parameters": Field(kind="mapping"),
 }
 ACTION_SCHEMA = {

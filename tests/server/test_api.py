@@ -241,6 +241,10 @@ def start_upgrade_response(client: httpx.Client, cluster_id: str, to: str) -> ht
             {"cluster_id": "c", "to_version": "newton", "engine": "big-bang"},
             {"engine": ["unallowed value big-bang"]},
         ),
+        (  # as the real server refuses it: a rehearsal's typo is caught before the day
+            {"cluster_id": "c", "to_version": "newton", "driver": "bogus"},
+            {"driver": ["unallowed value bogus"]},
+        ),
         (
             {"cluster_id": "c", "to_version": "newton", "parameters": {"a": 1}},
             {"parameters": ["value of 'a' must be of string type"]},
