@@ -482,6 +482,15 @@ class Operations:
                 f"(now {other.raw_status or other.status}), not on its current one, "
                 f"{current.id}; the cluster is now {after.cluster.status}"
             )
+        elif _still_without_status(after.upgrades, current.id) and len(after.upgrades) > 1:
+            # An action on an upgrade with no status gives it one, unless the server
+            # recorded it on another, older one whose status was already that
+            # (docs/kostyor-api.md#quirk-action-on-oldest).
+            told = (
+                f"the server recorded the {action} on an older upgrade of {name}, not on its "
+                f"current one, {current.id}, which still has no status of its own; the "
+                f"cluster is now {after.cluster.status}"
+            )
         elif after.current.status is current.status and current.status is not (
             LIFECYCLE[action].leads_to
         ):
@@ -701,6 +710,10 @@ def _id_of(cluster: Cluster) -> str:
 def _with_id(cluster: Cluster) -> Cluster:
     _id_of(cluster)
     return cluster
+
+
+def _still_without_status(upgrades: Sequence[Upgrade], upgrade_id: str | None) -> bool:
+    return any(u.id == upgrade_id and u.raw_status is None for u in upgrades)
 
 
 def _acted_on_another(

@@ -413,6 +413,28 @@ def test_quirk_5_action_applied_to_an_older_upgrade_is_reported(upstream: Live) 
     assert len(upstream.sent("PUT")) == 1
 
 
+def test_quirk_5_action_on_an_older_upgrade_already_in_its_status_is_reported(
+    upstream: Live,
+) -> None:
+    """The cancel lands on the oldest upgrade, cancelled already: neither upgrade's status
+    changes, yet where it landed is said, not credited to the current one."""
+    upstream.start()
+    upstream.act("home_lab", "cancel")
+    current = upstream.start()
+    upgrade = upstream.ops.act(home_lab(upstream), Action.CANCEL)
+    assert (upgrade.id, upgrade.raw_status, upgrade.status) == (
+        current["id"],
+        None,
+        Status.CANCELLED,
+    )
+    (note,) = upstream.notes
+    assert note == (
+        f"the server recorded the cancel on an older upgrade of home_lab, not on its current"
+        f" one, {current['id']}, which still has no status of its own; the cluster is now"
+        " UPGRADE CANCELLED"
+    )
+
+
 def test_an_accepted_action_that_changed_nothing_is_narrated(real: QuirkyServer) -> None:
     """Canned: every mode of the embedded server changes what it says it changed."""
     real.add_upgrade("u-1", "c-1", status="UPGRADE IN PROGRESS")
