@@ -34,7 +34,7 @@ from kostyor_tui.domain.lifecycle import (
     start_refusal,
 )
 from kostyor_tui.domain.statuses import Status
-from kostyor_tui.domain.text import is_secret_name, one_line, redact, redact_urls
+from kostyor_tui.domain.text import one_line, redact, redact_urls, secret_values
 from kostyor_tui.errors import AmbiguousName, KostyorTuiError, Refused
 
 if TYPE_CHECKING:
@@ -333,7 +333,7 @@ class Operations:
             to_version=to_version,
             parameters=tuple(sorted(parameters or {})),
         )
-        with self._audited(event, _secret_values(parameters)) as recording:
+        with self._audited(event, secret_values(parameters)) as recording:
             upgrade = self._start_upgrade(
                 cluster, to_version, engine, driver, parameters, force, recording
             )
@@ -547,7 +547,7 @@ class Operations:
     ) -> Cluster:
         """Run discovery on the server and return the new cluster. Sent once. The values of
         secret parameters (a password) never appear in an error or the audit trail."""
-        secrets = _secret_values(parameters)
+        secrets = secret_values(parameters)
         event = AuditEvent("discover", name, parameters=tuple(sorted(parameters or {})))
         with self._audited(event, secrets) as recording:
             try:
@@ -678,10 +678,6 @@ class Operations:
             if found is not None:
                 return clusters, found
         return clusters, None
-
-
-def _secret_values(parameters: Mapping[str, str] | None) -> list[str]:
-    return [value for key, value in (parameters or {}).items() if is_secret_name(key) and value]
 
 
 def _find_cluster(name_or_id: str, clusters: Sequence[Cluster]) -> Cluster:

@@ -44,7 +44,15 @@ from kostyor_tui.api.errors import (
     Unreachable,
 )
 from kostyor_tui.domain.errors import KostyorTuiError
-from kostyor_tui.domain.text import REDACTED, one_line, printable, redact
+from kostyor_tui.domain.text import (
+    REDACTED,
+    is_secret_name,
+    one_line,
+    printable,
+    redact,
+    redact_urls,
+    secret_values,
+)
 
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
 _MAX_ERROR_BODY = 64 * 1024
@@ -583,19 +591,19 @@ def _server_message(
     return shown, field_errors
 
 
-_SECRET_KEY = re.compile(r"pass|secret|token|credential|key", re.IGNORECASE)
-
-
 def _redacted_fields(value: Any) -> Any:
     """A request body with the values of secret-looking keys (`password`, `api_key`...)
-    replaced by the redaction mark, at any depth."""
+    replaced by the redaction mark, at any depth, and the password written into any URL
+    (`auth_url=http://admin:PASSWORD@keystone/`) too."""
     if isinstance(value, dict):
         return {
-            key: REDACTED if _SECRET_KEY.search(str(key)) else _redacted_fields(item)
+            key: REDACTED if is_secret_name(str(key)) else _redacted_fields(item)
             for key, item in value.items()
         }
     if isinstance(value, list):
         return [_redacted_fields(item) for item in value]
+    if isinstance(value, str):
+        return redact_urls(value)
     return value
 
 
@@ -675,9 +683,10 @@ class Transport:
         content = None
         if json_body is not None:
             content = json.dumps(json_body).encode()
+        redact_all = self._redactor(json_body)
         token = self._token
         status, answer_headers, body = self._send(
-            method, url, content, json_body, token, what, timeout
+            method, url, content, json_body, token, what, timeout, redact_all
         )
         if status == 401 and token is not None and self._token_refresh is not None:
             # An expired token (Keystone's last a few hours): get a fresh one. A GET is sent
@@ -691,11 +700,21 @@ class Transport:
                     hint="nothing was changed: try again",
                 )
             status, answer_headers, body = self._send(
-                method, url, content, json_body, fresh, what, timeout
+                method, url, content, json_body, fresh, what, timeout, redact_all
             )
         if 200 <= status < 300:
-            return Answer(status, body, what, self.redact)
-        raise self._refusal(what, method, path, status, answer_headers, body)
+            return Answer(status, body, what, redact_all)
+        raise self._refusal(what, method, path, status, answer_headers, body, redact_all)
+
+    def _redactor(self, json_body: Any) -> Callable[[str], str]:
+        """What hides the secrets in any text about one request: the client's own, and
+        those the request carries (a discovery's password, one written into a URL), which
+        a server may repeat in its answer."""
+        carried = secret_values(json_body)
+        if not carried:
+            return self.redact
+        secrets = [*self._secrets, *carried]
+        return lambda text: redact(text, secrets)
 
     def _send(
         self,
@@ -706,6 +725,7 @@ class Transport:
         token: str | None,
         what: str,
         timeout: float | None,
+        redact_all: Callable[[str], str],
     ) -> tuple[int, dict[str, str], bytes]:
         """One exchange within the deadline; failures of the network mapped; `json_body`
         (what `content` encodes) only for --debug."""
@@ -723,17 +743,17 @@ class Transport:
             failure = self._failure(exc, what, deadline, writes=method != "GET")
             if self._debug is not None:
                 self._debug(
-                    f"{self._debug_request(method, url, json_body)} → no answer after "
-                    f"{1000 * (time.monotonic() - started):.0f} ms: {type(exc).__name__}: "
-                    f"{server_text(self.redact(str(exc)), 200)}"
+                    f"{self._debug_request(method, url, json_body, redact_all)} → no answer"
+                    f" after {1000 * (time.monotonic() - started):.0f} ms:"
+                    f" {type(exc).__name__}: {server_text(redact_all(str(exc)), 200)}"
                 )
             raise failure from None
         finally:
             _deadline.at = None
         if self._debug is not None:
-            excerpt = server_text(self.redact(body[:500].decode(errors="replace")), 200)
+            excerpt = server_text(redact_all(body[:500].decode(errors="replace")), 200)
             self._debug(
-                f"{self._debug_request(method, url, json_body)} → {status} in "
+                f"{self._debug_request(method, url, json_body, redact_all)} → {status} in "
                 f"{1000 * (time.monotonic() - started):.0f} ms, {len(body)} bytes: {excerpt}"
             )
         return status, answer_headers, body
@@ -757,14 +777,16 @@ class Transport:
             self._token = fresh
             return fresh
 
-    def _debug_request(self, method: str, url: str, json_body: Any) -> str:
+    def _debug_request(
+        self, method: str, url: str, json_body: Any, redact_all: Callable[[str], str]
+    ) -> str:
         """`POST http://…/upgrades {"cluster_id": …}` for --debug: the body cut short, the
         values of secret-looking keys and every known secret redacted (credentials travel
         in headers, which are never shown)."""
         if json_body is None:
             return f"{method} {url}"
         text = json.dumps(_redacted_fields(json_body), ensure_ascii=False)
-        return f"{method} {url} {server_text(self.redact(text), 200)}"
+        return f"{method} {url} {server_text(redact_all(text), 200)}"
 
     def _exchange(
         self,
@@ -817,13 +839,14 @@ class Transport:
         status: int,
         headers: Mapping[str, str],
         body: bytes,
+        redact_all: Callable[[str], str],
     ) -> KostyorError:
         try:
             decoded = json.loads(body[:_MAX_ERROR_BODY])
             is_json = True
         except (ValueError, UnicodeDecodeError, RecursionError):
             decoded, is_json = None, False
-        message, field_errors = _server_message(decoded, self.redact)
+        message, field_errors = _server_message(decoded, redact_all)
         refusal = _Refusal(
             what,
             method,
@@ -834,7 +857,7 @@ class Transport:
             message,
             field_errors,
             is_json,
-            self.redact,
+            redact_all,
         )
         for codes, describe in _ANSWERS:
             if status in codes:

@@ -3,6 +3,7 @@ visible. Names and messages come from a server and are data, never terminal cont
 
 import re
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 # The one mark that stands for a secret wherever one would have been shown.
 REDACTED = "********"
@@ -80,11 +81,41 @@ def without_credentials(url: str) -> str:
     return f"{scheme}{separator}{rest[at + 1 :]}"
 
 
-# Words in a parameter's name that make its value a secret (`password`, `os_token`, ...).
-_SECRET_WORDS = ("password", "passwd", "secret", "token", "credential")
+# Words in a parameter's name that make its value a secret (`password`, `os_token`,
+# `api_key`, ...): broad on purpose, since hiding a harmless value costs little.
+_SECRET_WORDS = ("pass", "secret", "token", "credential", "key")
 
 
 def is_secret_name(name: str) -> bool:
     """Whether a parameter called `name` holds a secret: its value is never shown."""
     lowered = name.lower()
     return any(word in lowered for word in _SECRET_WORDS)
+
+
+def secret_values(data: object) -> list[str]:
+    """Every secret `data` (parameters, a request body) holds at any depth: the value of
+    each key named like a secret, and each password written into a URL."""
+    found: list[str] = []
+
+    def walk(value: object, key: str | None) -> None:
+        if isinstance(value, dict):
+            for name, item in value.items():
+                walk(item, str(name))
+        elif isinstance(value, list):
+            for item in value:
+                walk(item, key)
+        elif isinstance(value, str):
+            if key is not None and is_secret_name(key):
+                found.append(value)
+            elif password := _url_password(value):
+                found.append(password)
+
+    walk(data, None)
+    return [secret for secret in found if secret]
+
+
+def _url_password(text: str) -> str | None:
+    try:
+        return urlsplit(text).password if "://" in text else None
+    except ValueError:
+        return None

@@ -80,8 +80,9 @@ def test_debug_redacts_secrets_in_bodies_and_shows_failures(
     def echoing(method: str, path: str, query: dict, headers: dict, body: bytes):
         if method == "GET" and path == "/clusters":
             return json_answer(200, [])
-        # A server that repeats what it was sent, the token included.
-        return json_answer(400, {"message": f"refused {headers.get('x-auth-token')}"})
+        # A server that repeats what it was sent, the token and the body included.
+        echoed = f"refused {headers.get('x-auth-token')} {body.decode()}"
+        return json_answer(400, {"message": echoed})
 
     with canned_server(echoing) as canned:
         result = cli(
@@ -95,12 +96,17 @@ def test_debug_redacts_secrets_in_bodies_and_shows_failures(
             "password=hunter2",
             "api_key=k-123",
             "computes=2",
+            "auth_url=http://admin:hunter3@keystone:5000/v3",
         )
     assert result.code == 4
     (post,) = [line for line in debug_lines(result) if line.startswith("POST ")]
-    assert '"parameters": {"password": "********", "api_key": "********", "computes": "2"}' in post
+    assert (
+        '"parameters": {"password": "********", "api_key": "********", "computes": "2",'
+        ' "auth_url": "http://admin:********@keystone:5000/v3"}'
+    ) in post
     assert "refused ********" in post
-    assert token not in result.err and "hunter2" not in result.err and "k-123" not in result.err
+    for secret in (token, "hunter2", "k-123", "hunter3"):
+        assert secret not in result.err, secret
 
     closed = cli("--api-url", "http://127.0.0.1:9", "--debug", "--command", "list-clusters")
     assert closed.code == 6
