@@ -194,6 +194,11 @@ class Operations:
         except Refused as refusal:
             recording.update(outcome="refused", detail=refusal.one_line())
             raise
+        except KostyorError as failure:
+            # A start that failed may have been saved all the same: its id is recorded.
+            saved = failure.saved_upgrade_id or recording.event.upgrade_id
+            recording.update(outcome="failed", detail=failure.one_line(), upgrade_id=saved)
+            raise
         except KostyorTuiError as failure:
             recording.update(outcome="failed", detail=failure.one_line())
             raise

@@ -633,10 +633,16 @@ def test_quirk_8_post_500_after_saving_is_reported_and_not_retried(server_factor
 def test_quirk_13_engine_raises_after_saving_is_reported_and_not_retried(upstream: Live) -> None:
     """docs/kostyor-api.md#quirk-engine-raises-after-save: home_lab runs `keystone`, which
     the node-by-node engine (the default: no engine is sent) does not know."""
+    audited: list[AuditEvent] = []
+    ops = Operations(upstream.client, narrate=upstream.notes.append, audit=audited.append)
     with pytest.raises(ServerError) as caught:
-        upstream.ops.start_upgrade(home_lab(upstream), "newton")
+        ops.start_upgrade(home_lab(upstream), "newton")
     assert "engine" not in upstream.sent("POST")[0].json()
     _assert_saved_and_reported(upstream, caught)
+    # The audit trail names the upgrade that was saved, as the error does.
+    (event,) = audited
+    (saved,) = upstream.upgrades("home_lab")
+    assert (event.outcome, event.upgrade_id, event.sent) == ("failed", saved["id"], True)
 
 
 def test_quirk_8_post_500_without_saving_says_nothing_was_saved() -> None:
