@@ -276,19 +276,29 @@ class Operations:
             cluster = _find_cluster(text, clusters)
         except NotFound:
             cluster = None
+        prefixed = (
+            [u for u in upgrades if u.id is not None and u.id.startswith(text)]
+            if len(text) >= MIN_ID_PREFIX
+            else []
+        )
         if cluster is not None:
             newest = newest_upgrade([u for u in upgrades if u.cluster_id == cluster.id])
+            others = [u for u in prefixed if newest is None or u.id != newest.id]
+            if others and cluster.id != text:
+                # A cluster's name that is also the start of an upgrade's id: either may
+                # be meant, and guessing could show (or act on) the wrong upgrade.
+                ids = ", ".join(upgrade.id or "?" for upgrade in others[:_MAX_IDS_LISTED])
+                raise AmbiguousName(
+                    f"{text!r} names cluster {label(cluster)} and starts the id of "
+                    f"{len(others)} other upgrade(s): {ids}",
+                    hint="give the cluster's id, or more of the upgrade's id",
+                )
             if newest is None:
                 raise NotFound(
                     f"Cluster {label(cluster)} has never had an upgrade",
                     hint="start one with upgrade-cluster",
                 )
             return with_status(newest, cluster)
-        prefixed = (
-            [u for u in upgrades if u.id is not None and u.id.startswith(text)]
-            if len(text) >= MIN_ID_PREFIX
-            else []
-        )
         if len(prefixed) == 1:
             return self._derived(prefixed[0])
         if prefixed:

@@ -82,6 +82,13 @@ def two_upgrades_sharing_a_prefix(
     method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes
 ) -> Any:
     cluster = {"id": "c-1", "name": "lab", "version": "mitaka", "status": "UPGRADE PAUSED"}
+    # A cluster whose name is also the start of the upgrades' ids.
+    misleading = {
+        "id": "c-2",
+        "name": "abcd00",
+        "version": "mitaka",
+        "status": "READY FOR UPGRADE",
+    }
     upgrades = [
         {
             "id": f"abcd000{n}-0000-4000-8000-000000000000",
@@ -95,8 +102,9 @@ def two_upgrades_sharing_a_prefix(
         for n, status in ((1, "UPGRADE CANCELLED"), (2, "UPGRADE PAUSED"))
     ]
     answers: dict[str, Any] = {
-        "/clusters": [cluster],
+        "/clusters": [cluster, misleading],
         "/clusters/c-1": cluster,
+        "/clusters/c-2": misleading,
         "/clusters/c-1/hosts": [],
         "/clusters/c-1/services": [],
         "/upgrades": upgrades,
@@ -126,6 +134,13 @@ def test_an_ambiguous_or_short_prefix(cli: Cli) -> None:
         short = status("abc")
         assert short.code == 3
         assert "(a prefix needs 4+)" in error_line(short)
+        # A cluster's name that starts upgrade ids too: not guessed.
+        both = status("abcd00")
+        assert both.code == 2
+        assert error_line(both).startswith(
+            "'abcd00' names cluster abcd00 and starts the id of 2 other upgrade(s): abcd0001"
+        )
+        assert status("c-2").code == 3  # by its id: the cluster, which never had an upgrade
 
 
 # How it ended: --wait and --watch exit codes
