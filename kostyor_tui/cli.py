@@ -105,6 +105,16 @@ def _seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
 
 
+def _columns(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of columns: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 (no limit) or more")
+    return value
+
+
 def _add_output_options(parser: argparse.ArgumentParser, *, lists: bool) -> None:
     """cliff's output options (python-openstackclient's): -f, -c, --sort-column, widths."""
     group = parser.add_argument_group("output (as python-openstackclient's)")
@@ -148,7 +158,7 @@ def _add_output_options(parser: argparse.ArgumentParser, *, lists: bool) -> None
     )
     group.add_argument(
         "--max-width",
-        type=int,
+        type=_columns,
         default=0,
         metavar="N",
         help="table: cut the widest cells (…) so that lines fit in N columns (0: no limit)",
@@ -179,7 +189,7 @@ def output_options(args: argparse.Namespace) -> OutputOptions:
         sort_columns=tuple(getattr(args, "sort_columns", None) or ()),
         sort_descending=bool(getattr(args, "sort_descending", False)),
         wide=args.wide,
-        max_width=max(0, args.max_width),
+        max_width=args.max_width,
         fit_width=args.fit_width or args.max_width > 0,
         noindent=args.noindent,
         quote=args.quote,

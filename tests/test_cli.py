@@ -130,3 +130,13 @@ def test_usage_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert captured.err == (
         "kostyor-tui: error: unrecognized arguments: --no-such-flag (see: kostyor-tui --help)\n"
     )
+
+
+@pytest.mark.parametrize("width", ["-5", "wide"])
+def test_a_max_width_that_is_no_width_is_a_usage_error(
+    width: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--command", "list-clusters", "--max-width", width]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("kostyor-tui: error: argument --max-width: ")
+    assert len(err.splitlines()) == 1

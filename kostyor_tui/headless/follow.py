@@ -168,6 +168,12 @@ def _gave_up(report: UpgradeStatusReport, why: str, limits: Limits) -> GaveUpWai
         )
     elif report.status == Status.PAUSED:
         hint = f"it is paused: continue it with upgrade-continue, or {hint}"
+    elif not report.progress_reported:
+        hint = (
+            "this server reports no per-instance progress and a real Kostyor server never"
+            " ends an upgrade by itself: waiting longer will not help; check the cloud, then"
+            " cancel it (upgrade-cancel)"
+        )
     return GaveUpWaiting(f"Gave up waiting for {name}: {reason}; it is {report.status}", hint=hint)
 
 

@@ -228,6 +228,25 @@ def test_wait_gives_up_on_a_state_nothing_moves(
         assert "it has not ended after 0.3 s (--timeout)" in error_line(watched)
 
 
+def test_wait_on_a_server_that_reports_no_progress_says_waiting_will_not_help(
+    server_factory: Callable[..., BackgroundServer], cli: Cli
+) -> None:
+    # The real server's upgrades never move (docs/kostyor-api.md#quirk-no-progress).
+    upstream = server_factory(behave="upstream")
+    started = run_ok(
+        cli, upstream, "upgrade-cluster", "home_lab", "newton", "--engine", "service-by-service",
+        "-f", "json",
+    ).json  # fmt: skip
+    stuck = outcome(cli, upstream, "home_lab", "--wait", "--idle-timeout", "0.5")
+    assert stuck.code == 13
+    assert error_line(stuck) == (
+        f"Gave up waiting for upgrade {started['id']} of home_lab: nothing has changed for "
+        "0.5 s (--idle-timeout); it is UPGRADE IN PROGRESS; this server reports no "
+        "per-instance progress and a real Kostyor server never ends an upgrade by itself: "
+        "waiting longer will not help; check the cloud, then cancel it (upgrade-cancel)"
+    )
+
+
 # Through outages
 
 
