@@ -797,15 +797,15 @@ def _run_audit(args: argparse.Namespace) -> int:
             "audit entries and were skipped",
             file=sys.stderr,
         )
-    if args.output == "json":
-        import json
+    from kostyor_tui.headless.render import render_json_data, table
 
-        print(json.dumps(reading.entries, indent=2, ensure_ascii=False))
+    if args.output == "json":
+        # Names in the entries came from a server: escaped as every JSON output is.
+        print(render_json_data(reading.entries))
         return 0
     if not reading.entries:
         print(f"(no entries in {settings.audit_path})")
         return 0
-    from kostyor_tui.headless.render import table
 
     columns = ("time", "user", "profile", "cluster", "action", "forced", "outcome", "detail")
     assert set(columns) <= set(FIELDS)

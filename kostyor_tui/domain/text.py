@@ -8,13 +8,20 @@ from urllib.parse import urlsplit
 # The one mark that stands for a secret wherever one would have been shown.
 REDACTED = "********"
 
-# C0 controls, DEL and C1 controls: each would be a terminal command, not text.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+# C0 controls, DEL and C1 controls: each would be a terminal command, not text. And what
+# reorders or breaks the text around it, showing it as other text (bidirectional marks,
+# embeddings, overrides and isolates; line and paragraph separators: CVE-2021-42574).
+# Those beyond C0 are what JSON and YAML writers leave raw.
+CONTROLS_BEYOND_C0 = "\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[\x00-\x1f{CONTROLS_BEYOND_C0}]")
 
 
 def _visible(match: re.Match[str]) -> str:
     char = match.group()
-    return {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\x1b": "\\e"}.get(char, f"\\x{ord(char):02x}")
+    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\x1b": "\\e"}.get(char)
+    if named is not None:
+        return named
+    return f"\\x{ord(char):02x}" if ord(char) <= 0xFF else f"\\u{ord(char):04x}"
 
 
 def printable(text: str) -> str:

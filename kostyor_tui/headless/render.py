@@ -32,7 +32,7 @@ from enum import Enum
 from typing import Any, Literal
 
 from kostyor_tui.domain.fleet import format_version_counts
-from kostyor_tui.domain.text import has_control_characters, printable
+from kostyor_tui.domain.text import CONTROLS_BEYOND_C0, has_control_characters, printable
 from kostyor_tui.headless.views import View
 from kostyor_tui.reports import CurrentStep, UpgradeStatusReport, as_data
 
@@ -223,13 +223,14 @@ def report_data(result: Any, view: View, options: OutputOptions) -> Any:
     return _picked(data, columns) if columns else data
 
 
-_C1 = re.compile("[\x7f-\x9f]")
+_LEFT_RAW = re.compile(f"[{CONTROLS_BEYOND_C0}]")
 
 
 def _json_safe(text: str) -> str:
-    """JSON text with DEL and the C1 controls escaped too (JSON itself would let them
-    through raw, and a terminal may act on them); still the same JSON value."""
-    return _C1.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+    """JSON (or YAML's double-quoted) text with what those writers leave raw escaped too:
+    DEL, the C1 controls, which a terminal may act on, and the characters that reorder
+    text; still the same value."""
+    return _LEFT_RAW.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 def render_json_data(data: Any, *, indent: bool = True) -> str:
@@ -259,7 +260,8 @@ def render_yaml_data(data: Any) -> str:
     text = yaml.dump(
         data, Dumper=Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False
     )
-    return text.rstrip("\n")
+    # Such characters are only in double-quoted strings (above), where \uXXXX is YAML.
+    return _json_safe(text).rstrip("\n")
 
 
 # Tables

@@ -53,7 +53,10 @@ def _text_problem(text: str, max_length: int | None = MAX_TEXT_LENGTH) -> str | 
         return "must be valid Unicode (it holds a lone surrogate)"
     # Stored text is shown on terminals, where a control character would act.
     if has_control_characters(text):
-        return "must not hold control characters (such as NUL, BEL, ESC, CR or LF)"
+        return (
+            "must not hold control characters (such as NUL, BEL, ESC, CR, LF or a"
+            " right-to-left override)"
+        )
     if max_length is not None and len(text) > max_length:
         return f"max length is {max_length}"
     return None

@@ -7,6 +7,7 @@ Real HTTP to the embedded server; the audit file is in the test's own state dire
 """
 
 import json
+import re
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -179,6 +180,22 @@ def test_an_audit_file_that_cannot_be_made_is_told_and_the_action_still_done(
     assert result.code == 0, result.err
     assert "note: could not write the audit trail:" in result.err
     assert str(blocker) in result.err
+
+
+def test_audit_output_shows_no_control_character_from_a_server(
+    cli: Cli, private_state_directory: Path
+) -> None:
+    # A name a real server gave, as the trail keeps it (JSON-escaped in the file).
+    hostile = "lab\x9b2J\x1b]0;owned\x07\u202egnp.exe"
+    path = audit_path(private_state_directory)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    entry = dict.fromkeys(FIELDS) | {"cluster": hostile, "action": "pause", "outcome": "done"}
+    path.write_text(json.dumps(entry) + "\n")
+    for output in ("json", "table"):
+        shown = cli("audit", "--output", output)
+        assert shown.code == 0, shown.err
+        assert not re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e]", shown.out), output
+    assert json.loads(cli("audit", "--output", "json").out)[0]["cluster"] == hostile
 
 
 @pytest.mark.parametrize("where", ["a directory", "under a file"])

@@ -26,7 +26,8 @@ Cli = Callable[..., CliResult]
 TITLE = "\x1b]0;owned\x07"  # OSC: sets the terminal's title
 CLEAR = "\x1b[2J"  # CSI: clears the screen
 C1_CSI = "\x9b2J"  # the same, as one C1 character
-CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+RTL_OVERRIDE = "\u202e"  # shows what follows right to left: "lab\u202egnp.exe" as lab.exe...
+CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 
 RELEASES = ["liberty", "mitaka", "newton", f"ocata{CLEAR}"]
 
@@ -50,7 +51,7 @@ class EvilFleet:
             },
             {
                 "id": "c-3",
-                "name": "multi\nline\r\x7f",
+                "name": f"multi\nline\r\x7f{RTL_OVERRIDE}gnp.exe\u2028",
                 "version": "newton",
                 "status": "READY FOR UPGRADE",
             },

@@ -12,7 +12,16 @@ from kostyor_tui.server.runner import BackgroundServer
 from tests.server.rawhttp import RawConnection
 from tests.server.waiting import cluster_named
 
-CONTROL_NAMES = ["red\x1b[31m", "bell\x07", "nul\x00", "two\r\nlines", "del\x7f", "csi\x9b2J"]
+CONTROL_NAMES = [
+    "red\x1b[31m",
+    "bell\x07",
+    "nul\x00",
+    "two\r\nlines",
+    "del\x7f",
+    "csi\x9b2J",
+    "lab\u202egnp.exe",  # a right-to-left override: shown as "labexe.png"
+    "line\u2028separator",
+]
 
 
 @pytest.fixture
@@ -101,7 +110,8 @@ def test_control_characters_in_names_are_refused(client: httpx.Client, name: str
     response = client.post("/clusters/discover", json=body)
     assert response.status_code == 400, response.text
     assert response.json()["errors"]["name"] == [
-        "must not hold control characters (such as NUL, BEL, ESC, CR or LF)"
+        "must not hold control characters (such as NUL, BEL, ESC, CR, LF or a"
+        " right-to-left override)"
     ]
     assert len(client.get("/clusters").json()) == 4
 
