@@ -232,6 +232,13 @@ class UpgradeScreen(Screen[None]):
             timeout=3,
         )
 
+    def on_keyed_table_cursor_moved(self, event: KeyedTable.CursorMoved) -> None:
+        # A host the operator moved to stays under the cursor: the next poll would take it
+        # back to the step otherwise. `f` follows the step again.
+        if self.following and event.control is self.query_one("#upgrade-hosts", KeyedTable):
+            self.following = False
+            self.notify("Not following the step: f follows it again", timeout=3)
+
     def action_toggle_follow(self) -> None:
         self.following = not self.following
         self.notify(

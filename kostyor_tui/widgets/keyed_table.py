@@ -16,6 +16,7 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.geometry import Region
+from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
@@ -47,6 +48,17 @@ class KeyedTable(DataTable[object]):
         Binding("G", "scroll_bottom", "Bottom", show=False, id="table.bottom"),
     ]
 
+    class CursorMoved(Message):
+        """The operator moved the row cursor with a key (not `select_key`)."""
+
+        def __init__(self, table: "KeyedTable") -> None:
+            super().__init__()
+            self.table = table
+
+        @property
+        def control(self) -> "KeyedTable":
+            return self.table
+
     def __init__(self, columns: Sequence[tuple[str, str]], **kwargs: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
         self._column_spec = tuple(columns)
@@ -59,6 +71,30 @@ class KeyedTable(DataTable[object]):
         self.rows_redrawn = 0
         for label, key in self._column_spec:
             self.add_column(label, key=key)
+
+    def action_cursor_up(self) -> None:
+        super().action_cursor_up()
+        self.post_message(self.CursorMoved(self))
+
+    def action_cursor_down(self) -> None:
+        super().action_cursor_down()
+        self.post_message(self.CursorMoved(self))
+
+    def action_page_up(self) -> None:
+        super().action_page_up()
+        self.post_message(self.CursorMoved(self))
+
+    def action_page_down(self) -> None:
+        super().action_page_down()
+        self.post_message(self.CursorMoved(self))
+
+    def action_scroll_top(self) -> None:
+        super().action_scroll_top()
+        self.post_message(self.CursorMoved(self))
+
+    def action_scroll_bottom(self) -> None:
+        super().action_scroll_bottom()
+        self.post_message(self.CursorMoved(self))
 
     @property
     def row_keys(self) -> list[str]:

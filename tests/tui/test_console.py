@@ -7,6 +7,7 @@ from textual.widgets import Button, Input
 from kostyor_tui.domain.statuses import Status
 from kostyor_tui.errors import Refused
 from kostyor_tui.screens.main import MainScreen
+from kostyor_tui.widgets.keyed_table import KeyedTable
 from kostyor_tui.widgets.status_header import StatusHeader
 from kostyor_tui.widgets.upgrade_panel import EventLog
 from tests.support.servers import running_server
@@ -183,6 +184,33 @@ async def test_the_footer_fits_80_columns_in_each_state_of_an_upgrade(server_fac
         )
         await pilot.pause()
         assert footer_overlaps(app) == []
+
+
+async def test_moving_the_host_cursor_stops_following_the_step(server_factory, make_app):
+    server = server_factory(step_seconds=0.2)
+    app = make_app(server.url)
+    notices = Notices()
+    async with app.run_test(size=(120, 40), notifications=True, message_hook=notices) as pilot:
+        cluster_id = await select_cluster(pilot, app, "home_lab")
+        screen = await start_upgrade_via_dialog(pilot, app)
+        hosts = screen.query_one("#upgrade-hosts", KeyedTable)
+        await wait_for(pilot, lambda: hosts.row_count > 3, "the hosts")
+        await pilot.press("G")
+        last = hosts.row_keys[-1]
+        assert hosts.cursor_key == last
+        await wait_for(pilot, lambda: notices.any("Not following the step"), "the notice")
+        # The polls go on; the cursor stays on the host the operator moved to.
+        seen = app.service.snapshot(cluster_id).progress.services_upgraded
+        await wait_for(
+            pilot,
+            lambda: app.service.snapshot(cluster_id).progress.services_upgraded > seen + 2,
+            "more steps",
+        )
+        await pilot.pause()
+        assert hosts.cursor_key == last
+        # `f` follows the step again: the cursor goes back to it.
+        await pilot.press("f")
+        await wait_for(pilot, lambda: hosts.cursor_key != last, "the cursor back on the step")
 
 
 async def test_rollback_through_the_confirmation(server_factory, make_app):
