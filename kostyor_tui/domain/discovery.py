@@ -10,6 +10,8 @@ from dataclasses import dataclass
 class MethodGuide:
     example: str  # what to type as parameters, or "" for none
     needs: str  # what the method takes and where it looks
+    # What leaving the parameters empty means, when there is no example to show.
+    empty: str = "none"
 
 
 METHOD_GUIDES: dict[str, MethodGuide] = {
@@ -19,6 +21,7 @@ METHOD_GUIDES: dict[str, MethodGuide] = {
             "takes username, password, tenant_name and auth_url: give a cloud of your "
             "clouds.yaml instead of typing them; the server must reach that cloud"
         ),
+        empty="empty: the cloud below gives them",
     ),
     "openstack-ansible": MethodGuide(
         example="",
@@ -27,6 +30,7 @@ METHOD_GUIDES: dict[str, MethodGuide] = {
             "inventory; any parameter makes it fail); the embedded server takes "
             "inventory=PATH, a file on the server's host"
         ),
+        empty="none for the real server; inventory=PATH for the embedded one",
     ),
     "simulated": MethodGuide(
         example="controllers=3 computes=20 storage=2 version=mitaka",

@@ -71,7 +71,10 @@ class DiscoverScreen(ModalScreen[str | None]):
         guide = method_guide(method) if method else None
         self.query_one("#discover-hint", Label).update(guide.needs if guide else "")
         parameters = self.query_one("#discover-parameters", Input)
-        parameters.placeholder = f"e.g. {guide.example}" if guide and guide.example else "none"
+        if guide is None:
+            parameters.placeholder = "none"
+        else:
+            parameters.placeholder = f"e.g. {guide.example}" if guide.example else guide.empty
         self.query_one("#discover-cloud", Input).display = method == "openstack"
 
     def action_close(self) -> None:

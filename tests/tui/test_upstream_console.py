@@ -212,6 +212,9 @@ async def test_the_discover_dialog_says_what_each_method_takes(
         method.value = "openstack"
         await wait_for(pilot, lambda: cloud.display, "the clouds.yaml field")
         assert "clouds.yaml" in label_text(dialog, "#discover-hint")
+        # Not "none" above a hint saying what it takes: empty, the cloud gives them.
+        placeholder = dialog.query_one("#discover-parameters", Input).placeholder
+        assert placeholder == "empty: the cloud below gives them"
 
         method.value = "openstack-ansible"
         await wait_for(pilot, lambda: not cloud.display, "the clouds.yaml field hidden")
