@@ -92,7 +92,17 @@ class StartUpgradeScreen(ModalScreen[str | None]):
             select.focus()
         else:
             select.prompt = "no later version"
-            message.update(f"{self.cluster_name} cannot be upgraded to any later version")
+            message.update(await self._why_no_version())
+
+    async def _why_no_version(self) -> str:
+        """Why no version is offered, as `check-upgrade` says it (an unknown version, say:
+        the real server would list every release for it, docs/kostyor-api.md quirk 14)."""
+        fallback = f"{self.cluster_name} cannot be upgraded to any later version"
+        try:
+            check = await service_of(self).command("check-upgrade", {"cluster": self.cluster_id})
+        except KostyorTuiError:
+            return fallback
+        return f"{self.cluster_name}: {check.reason}" if check.reason else fallback
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -4,12 +4,13 @@ import io
 
 from rich.console import Console
 from textual.command import CommandPalette
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Input, Label, Static
 
 from kostyor_tui.screens.discover import DiscoverScreen
 from kostyor_tui.screens.help import HelpScreen
 from kostyor_tui.screens.main import MainScreen
 from kostyor_tui.screens.report import ReportScreen
+from kostyor_tui.screens.start_upgrade import StartUpgradeScreen
 from kostyor_tui.widgets.keyed_table import KeyedTable
 from kostyor_tui.widgets.status_header import StatusHeader
 from tests.tui.conftest import select_cluster, wait_for
@@ -133,3 +134,16 @@ async def test_an_api_that_is_not_kostyor_keeps_the_app_alive(server, make_app):
         await pilot.press("r")
         await pilot.press("j", "k", "slash")
         assert app.is_running
+
+
+async def test_the_start_dialog_says_why_no_version_is_offered(server, make_app):
+    app = make_app(server.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await select_cluster(pilot, app, "legacy")  # its version is unknown
+        await pilot.press("u")
+        await wait_for(pilot, lambda: isinstance(app.screen, StartUpgradeScreen), "the dialog")
+        dialog = app.screen
+        message = dialog.query_one("#start-message", Label)
+        await wait_for(pilot, lambda: str(message.render()), "the dialog's message")
+        assert str(message.render()) == "legacy: the cluster's version is unknown"
+        assert dialog.query_one("#start-upgrade", Button).disabled
