@@ -5,7 +5,7 @@ from typing import ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label
 
@@ -26,7 +26,7 @@ class ConfirmScreen(ModalScreen[bool]):
         self._yes_label = yes_label
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="confirm-dialog", classes="dialog"):
+        with VerticalScroll(id="confirm-dialog", classes="dialog"):
             yield Label(self._question, id="confirm-question", classes="dialog-title", markup=False)
             yield Label(self._detail, id="confirm-detail", markup=False)
             with Horizontal(classes="dialog-buttons"):

@@ -6,7 +6,7 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
@@ -24,7 +24,7 @@ class DiscoverScreen(ModalScreen[str | None]):
     ]
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="discover-dialog", classes="dialog"):
+        with VerticalScroll(id="discover-dialog", classes="dialog"):
             yield Label("Discover a cluster", classes="dialog-title")
             yield Label("Method")
             yield Select[str]([], prompt="loading methods…", id="discover-method", compact=True)

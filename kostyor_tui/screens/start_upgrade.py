@@ -10,7 +10,7 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Label, Select
@@ -39,7 +39,8 @@ class StartUpgradeScreen(ModalScreen[str | None]):
         self.service = service
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="start-dialog", classes="dialog"):
+        # Scrolls on a small terminal: Tab brings each field and button into view.
+        with VerticalScroll(id="start-dialog", classes="dialog"):
             yield Label(
                 f"Start an upgrade of {self.cluster_name}", classes="dialog-title", markup=False
             )

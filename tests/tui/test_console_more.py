@@ -147,3 +147,23 @@ async def test_the_start_dialog_says_why_no_version_is_offered(server, make_app)
         await wait_for(pilot, lambda: str(message.render()), "the dialog's message")
         assert str(message.render()) == "legacy: the cluster's version is unknown"
         assert dialog.query_one("#start-upgrade", Button).disabled
+
+
+async def test_a_dialog_on_a_small_terminal_scrolls_the_focused_field_into_view(server, make_app):
+    app = make_app(server.url)
+    async with app.run_test(size=(40, 15)) as pilot:
+        await select_cluster(pilot, app, "home_lab")
+        await pilot.press("u")
+        await wait_for(pilot, lambda: isinstance(app.screen, StartUpgradeScreen), "the dialog")
+        dialog = app.screen
+        start = dialog.query_one("#start-upgrade", Button)
+        await wait_for(pilot, lambda: not start.disabled, "the versions")
+        close = dialog.query_one("#start-close", Button)
+        for _ in range(10):
+            if app.focused is close:
+                break
+            await pilot.press("tab")
+        assert app.focused is close
+        await pilot.pause()
+        screen_region = dialog.region
+        assert close.region.height > 0 and screen_region.contains_region(close.region)
