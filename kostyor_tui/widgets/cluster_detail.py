@@ -13,7 +13,13 @@ from kostyor_tui.api.models import Cluster
 from kostyor_tui.domain import fleet
 from kostyor_tui.domain.text import printable
 from kostyor_tui.service.snapshots import ClusterSnapshot
-from kostyor_tui.widgets.badges import host_state_content, state_badge, status_badge, status_content
+from kostyor_tui.widgets.badges import (
+    MIXED,
+    host_state_content,
+    state_badge,
+    status_badge,
+    status_content,
+)
 from kostyor_tui.widgets.in_place import update_in_place
 from kostyor_tui.widgets.keyed_table import KeyedTable, Row
 
@@ -29,8 +35,12 @@ def component_table_rows(snapshot: ClusterSnapshot) -> list[tuple[str, Row]]:
         upgradable = any(
             fleet.upgradable(version, snapshot.releases) for version, _ in component.versions
         )
-        version = Content.styled(
-            printable(component.version), "bold $warning" if component.mixed else ""
+        # A mixed component leads with the mixed-versions mark: on a narrow terminal the
+        # column is cut, and "mitaka" alone would read as all at mitaka.
+        version = (
+            Content.styled(f"{MIXED[0]} {printable(component.version)}", "bold $warning")
+            if component.mixed
+            else Content(printable(component.version))
         )
         rows.append(
             (
