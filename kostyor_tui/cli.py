@@ -65,7 +65,7 @@ def _add_global_options(parser: argparse.ArgumentParser, *, headless: bool = Fal
     group = parser.add_argument_group("connection")
     group.add_argument("--api-url", metavar="URL", help="Kostyor API URL (overrides the profile)")
     group.add_argument("--profile", metavar="NAME", help="config profile to use")
-    group.add_argument("--config", metavar="FILE", type=Path, help="config file to read")
+    group.add_argument("--config", metavar="FILE", type=_file, help="config file to read")
     group.add_argument(
         "--insecure", action="store_true", help="do not verify the server's TLS certificate"
     )
@@ -96,6 +96,12 @@ def _add_global_options(parser: argparse.ArgumentParser, *, headless: bool = Fal
         help="start the embedded server with a demo fleet on a free loopback port and use it",
     )
     group.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+
+
+def _file(text: str) -> Path:
+    if not text:
+        raise argparse.ArgumentTypeError("an empty path names no file")
+    return Path(text)
 
 
 def _seconds(text: str) -> float:
@@ -313,7 +319,7 @@ def _add_endpoint_options(parser: argparse.ArgumentParser) -> None:
     keep = argparse.SUPPRESS
     parser.add_argument("--api-url", metavar="URL", default=keep, help=keep)
     parser.add_argument("--profile", metavar="NAME", default=keep, help=keep)
-    parser.add_argument("--config", metavar="FILE", type=Path, default=keep, help=keep)
+    parser.add_argument("--config", metavar="FILE", type=_file, default=keep, help=keep)
     parser.add_argument("--insecure", action="store_true", default=keep, help=keep)
     parser.add_argument("--read-only", action="store_true", default=keep, help=keep)
     parser.add_argument("--refresh", metavar="SECONDS", type=_seconds, default=keep, help=keep)

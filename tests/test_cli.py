@@ -3,6 +3,8 @@
 No server here: what needs one is in tests/headless/.
 """
 
+from pathlib import Path
+
 import pytest
 
 from kostyor_tui import __version__
@@ -140,3 +142,21 @@ def test_a_max_width_that_is_no_width_is_a_usage_error(
     err = capsys.readouterr().err
     assert err.startswith("kostyor-tui: error: argument --max-width: ")
     assert len(err.splitlines()) == 1
+
+
+def test_a_config_path_that_names_no_file_says_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--config", "", "--command", "list-clusters"]) == 2
+    assert "argument --config: an empty path names no file" in capsys.readouterr().err
+    loop = tmp_path / "loop.toml"
+    loop.symlink_to(tmp_path / "other.toml")
+    (tmp_path / "other.toml").symlink_to(loop)
+    assert main(["--config", str(loop), "--command", "list-clusters"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"kostyor-tui: error: config file {loop} cannot be read: Too many levels of symbolic"
+        " links\n"
+    )
+    assert main(["--config", str(tmp_path / "absent.toml"), "--command", "list-clusters"]) == 2
+    assert "absent.toml does not exist" in capsys.readouterr().err

@@ -420,7 +420,7 @@ def load_settings(
     elif path.exists():
         raise ConfigError(f"config file {path} is not a regular file")
     elif path_explicit:
-        raise ConfigError(f"config file {path} does not exist")
+        raise ConfigError(f"config file {path} {_why_missing(path)}")
     else:
         config = ConfigFile()
 
@@ -535,6 +535,18 @@ def choose_config_path(config_path: Path | None, env: Mapping[str, str]) -> Path
     """The config file load_settings reads: the flag's, else KOSTYOR_CONFIG's, else the
     platform default."""
     return _choose_config_path(config_path, env)[0]
+
+
+def _why_missing(path: Path) -> str:
+    """Why a path that does not exist as a file cannot be read: absent, or another cause
+    (a loop of symbolic links, a directory that may not be searched)."""
+    try:
+        path.stat()
+    except FileNotFoundError:
+        return "does not exist"
+    except OSError as error:
+        return f"cannot be read: {reason(error)}"
+    return "does not exist"
 
 
 def reason(error: OSError) -> str:
