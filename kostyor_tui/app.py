@@ -585,11 +585,17 @@ class KostyorApp(App[int]):
         if event.state is WorkerState.SUCCESS:
             report = event.worker.result
             if run.command.action is not None and report is not None:
-                self.notify(
-                    f"{run.command.action.capitalize()} sent: upgrade {report.id} is now "
-                    f"{report.status}",
-                    markup=False,
-                )
+                sent = f"{run.command.action.capitalize()} sent"
+                if report.status_from == "cluster":
+                    # The server left the upgrade's status null: what it is now is the
+                    # cluster's (docs/kostyor-api.md#quirk-null-upgrade-status).
+                    outcome = (
+                        f"the cluster is now {report.status} (upgrade {report.id} has no "
+                        "status of its own)"
+                    )
+                else:
+                    outcome = f"upgrade {report.id} is now {report.status}"
+                self.notify(f"{sent}: {outcome}", markup=False)
             else:
                 self.push_screen(ReportScreen(run.title, report))
         elif event.state is WorkerState.ERROR:

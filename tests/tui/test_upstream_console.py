@@ -10,6 +10,7 @@ rollback, so cancel and a new upgrade sent on purpose are the way out
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 from textual.widgets import Button, Input, Label, Select
 
 from kostyor_tui.app import KostyorApp
@@ -229,3 +230,34 @@ async def test_the_discover_dialog_says_what_each_method_takes(
         assert "no cluster was created" in message
         assert "try without them" in message
         assert "safe to try again" not in message
+
+
+async def test_an_action_recorded_on_an_older_upgrade_is_not_credited_to_the_current_one(
+    server_factory: Any, make_app: Any
+) -> None:
+    """docs/kostyor-api.md#quirk-action-on-oldest: the pause lands on the cancelled older
+    upgrade; the current one keeps a null status and shows its cluster's."""
+    server: BackgroundServer = server_factory(behave="upstream")
+    with httpx.Client(base_url=server.url) as http:
+        home = next(c["id"] for c in http.get("/clusters").json() if c["name"] == "home_lab")
+        body = {"cluster_id": home, "to_version": "newton", "engine": "service-by-service"}
+        assert http.post("/upgrades", json=body).status_code == 201
+        cancel = {"cluster_id": home, "action": "cancel"}
+        assert http.put("/upgrades/any", json=cancel).status_code == 200
+        current = http.post("/upgrades", json=body).json()
+    app = make_app(server.url)
+    notices = Notices()
+    async with app.run_test(size=(120, 40), notifications=True, message_hook=notices) as pilot:
+        await select_cluster(pilot, app, "home_lab")
+        await pilot.press("o")
+        await wait_for(pilot, lambda: isinstance(app.screen, UpgradeScreen), "the upgrade view")
+        pause = app.screen.query_one("#action-pause", Button)
+        await wait_for(pilot, lambda: not pause.disabled, "Pause")
+        await pilot.press("p")
+        await wait_for(pilot, lambda: notices.any("Pause sent"), "the outcome")
+        assert notices.any(
+            f"Pause sent: the cluster is now UPGRADE PAUSED (upgrade {current['id']} has no "
+            "status of its own)"
+        ), notices.texts
+        assert notices.any("recorded the pause on an older upgrade of home_lab")
+        assert not notices.any(f"upgrade {current['id']} is now")
