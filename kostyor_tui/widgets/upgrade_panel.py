@@ -5,7 +5,6 @@ from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.reactive import var
 from textual.widgets import Label, Log, ProgressBar
 
 from kostyor_tui.domain.text import printable
@@ -62,41 +61,20 @@ class EventLog(Log):
     """Timestamped log of every change seen: the server's steps at their own times, the
     status changes, and the connection lost and back.
 
-    It follows its newest line, as `tail -f` does, until the operator scrolls back, and
-    again once they scroll to the end. Textual's Log follows only while its scroll
-    position is at the end, which a change of height (the full-screen toggle, a resized
-    terminal) moves away from: it would then stop following for good."""
+    Anchored: it follows its newest line, as `tail -f` does, until the operator scrolls
+    back, and again once they scroll to the end. Log's own following holds only while
+    the scroll position is at the end, which a change of height (the full-screen toggle,
+    a resized terminal) moves away from for good."""
 
-    following: var[bool] = var(True)
-
-    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
-        super().watch_scroll_y(old_value, new_value)
-        if new_value >= self.max_scroll_y:
-            self.following = True
-        elif new_value < old_value:  # scrolled back (a taller log's clamp lands at the end)
-            self.following = False
-
-    def action_scroll_end(self) -> None:
-        # Followed from the key press: lines arriving during the scroll's animation would
-        # otherwise leave it short of the end.
-        self.following = True
-        super().action_scroll_end()
-
-    def on_resize(self) -> None:
-        self._follow()
+    def on_mount(self) -> None:
+        self.anchor()
 
     def add_events(self, events: tuple[UpgradeEvent, ...]) -> None:
         if events:
-            self.write_lines([event_line(event) for event in events], scroll_end=False)
-            self._follow()
+            self.write_lines([event_line(event) for event in events])
 
     def note(self, at: datetime, text: str) -> None:
-        self.write_line(event_line(UpgradeEvent(at, text)), scroll_end=False)
-        self._follow()
-
-    def _follow(self) -> None:
-        if self.following:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.write_line(event_line(UpgradeEvent(at, text)))
 
     def export(self, path: Path) -> Path:
         """Write every line to `path` (a post-mortem); returns where it went."""
