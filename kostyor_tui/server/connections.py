@@ -84,12 +84,16 @@ class GuardedH11Protocol(H11Protocol):
             self.app = _too_many_connections
         self._arm()
 
-    def data_received(self, data: bytes) -> None:
+    def handle_events(self) -> None:
         # h11 limits only a head that arrives in pieces (h11_max_incomplete_event_size):
-        # one that arrives whole is measured here.
-        if self.conn.their_state is h11.IDLE and _head_too_long(self.conn.trailing_data[0] + data):
+        # one that arrived whole, or pipelined behind the last request (parsed from the
+        # buffer once that one is answered), is measured here, before it is parsed.
+        if self.conn.their_state is h11.IDLE and _head_too_long(self.conn.trailing_data[0]):
             self._refuse(*_HEAD_TOO_LONG)
             return
+        super().handle_events()
+
+    def data_received(self, data: bytes) -> None:
         super().data_received(data)
         if self.conn.their_state in (h11.IDLE, h11.SEND_BODY) and not self.transport.is_closing():
             self._arm()  # part of a request is here: the rest has until the deadline

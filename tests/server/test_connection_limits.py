@@ -110,6 +110,19 @@ def test_an_oversized_head_sent_in_one_piece_is_refused(
         assert connection.read_answer().status == 200
 
 
+def test_an_oversized_head_pipelined_behind_a_request_is_refused(
+    server: BackgroundServer,
+) -> None:
+    # Parsed from the buffer once the first is answered, not as it arrived.
+    small = b"GET /clusters HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    big = b"GET /clusters HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: %s\r\n\r\n" % (b"a" * 100_000)
+    with RawConnection(server.url) as connection:
+        connection.send(small + big)
+        assert connection.read_answer().status == 200
+        assert connection.read_answer().status == 431
+        assert connection.closed_within(BOUND) is not None
+
+
 def test_what_is_not_http_is_answered_in_json(server: BackgroundServer) -> None:
     with RawConnection(server.url) as connection:
         connection.send(b"GET /clusters HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -1\r\n\r\n")
