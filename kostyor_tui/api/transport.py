@@ -713,8 +713,8 @@ class Transport:
         carried = secret_values(json_body)
         if not carried:
             return self.redact
-        secrets = [*self._secrets, *carried]
-        return lambda text: redact(text, secrets)
+        # The client's own read at each call: a fresh token joins them during a request.
+        return lambda text: redact(self.redact(text), carried)
 
     def _send(
         self,
@@ -740,7 +740,7 @@ class Transport:
         try:
             status, answer_headers, body = self._exchange(method, url, headers, content, deadline)
         except _FAILURE_TYPES as exc:
-            failure = self._failure(exc, what, deadline, writes=method != "GET")
+            failure = self._failure(exc, what, deadline, redact_all, writes=method != "GET")
             if self._debug is not None:
                 self._debug(
                     f"{self._debug_request(method, url, json_body, redact_all)} → no answer"
@@ -819,13 +819,21 @@ class Transport:
                 chunks.append(chunk)
         return response.status, answer_headers, b"".join(chunks)
 
-    def _failure(self, exc: Exception, what: str, timeout: float, *, writes: bool) -> KostyorError:
+    def _failure(
+        self,
+        exc: Exception,
+        what: str,
+        timeout: float,
+        redact_all: Callable[[str], str],
+        *,
+        writes: bool,
+    ) -> KostyorError:
         if isinstance(exc, _Oversize):
             return ProtocolError(
                 f"Could not {what}: {self.api_url} sent {exc}",
                 hint="check that api_url points at the Kostyor API",
             )
-        failure = _Failure(what, self.api_url, timeout, self.redact(str(exc)), exc, writes)
+        failure = _Failure(what, self.api_url, timeout, redact_all(str(exc)), exc, writes)
         for kind, describe in _FAILURES:
             if isinstance(exc, kind):
                 return describe(failure)

@@ -88,15 +88,20 @@ def without_credentials(url: str) -> str:
     return f"{scheme}{separator}{rest[at + 1 :]}"
 
 
-# Words in a parameter's name that make its value a secret (`password`, `os_token`,
-# `api_key`, ...): broad on purpose, since hiding a harmless value costs little.
-_SECRET_WORDS = ("pass", "secret", "token", "credential", "key")
+# Parts of a parameter's name (between `_`, `-`, `.`) that make its value a secret:
+# `password`, `os_token`, `api_key`, `apiKey`, `application_credential_secret`; not
+# `keystone_url` or `bypass`.
+_SECRET_PARTS = frozenset({"pass", "passwd", "passphrase", "credential", "credentials"})
+_SECRET_ENDINGS = ("password", "secret", "token", "key")
+_NAME_PARTS = re.compile("[^a-z0-9]+")
 
 
 def is_secret_name(name: str) -> bool:
     """Whether a parameter called `name` holds a secret: its value is never shown."""
-    lowered = name.lower()
-    return any(word in lowered for word in _SECRET_WORDS)
+    return any(
+        part in _SECRET_PARTS or part.endswith(_SECRET_ENDINGS)
+        for part in _NAME_PARTS.split(name.lower())
+    )
 
 
 def secret_values(data: object) -> list[str]:

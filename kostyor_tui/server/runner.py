@@ -226,11 +226,12 @@ class PrintableFormatter(logging.Formatter):
         return printable(super().formatMessage(record))
 
     def formatException(self, ei: Any) -> str:
-        # A traceback's header, separators and frames (indented: the server's own source)
-        # keep their line breaks; an exception's message may quote a request, breaks too.
+        # A traceback's header, separators and frames (the server's own source) keep their
+        # line breaks; anything else (a message, nested ones of an exception group) may
+        # quote a request, breaks included.
         return "".join(
             chunk
-            if chunk.startswith(("Traceback", "\n", "  "))
+            if chunk.startswith(("Traceback", "\n", '  File "'))
             else printable(chunk.removesuffix("\n")) + "\n"
             for chunk in traceback.format_exception(*ei)
         ).removesuffix("\n")

@@ -14,9 +14,14 @@ from kostyor_tui.domain.text import is_secret_name, secret_values
         ("api_key", True),
         ("os_token", True),
         ("application_credential_secret", True),
+        ("apiKey", True),
+        ("X-Auth-Token", True),
         ("username", False),
         ("auth_url", False),
         ("computes", False),
+        ("keystone_url", False),
+        ("bypass", False),
+        ("passive", False),
     ],
 )
 def test_secret_names(name: str, secret: bool) -> None:

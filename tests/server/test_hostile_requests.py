@@ -161,3 +161,16 @@ def test_a_logged_request_path_cannot_act_on_the_terminal() -> None:
         "RuntimeError: failed on /upgrades/\\e[2J\\e]0;PWNED\\x07\\r\\n2026-01-01 CRITICAL forged"
     )
     assert not any(char in line for line in lines for char in "\x1b\x07\r")
+
+
+def test_a_logged_exception_group_cannot_act_on_the_terminal() -> None:
+    # anyio's task groups raise exception groups, whose nested messages print indented.
+    formatter = PrintableFormatter("%(levelname)s %(message)s")
+    try:
+        raise ExceptionGroup("unhandled", [ValueError("bad \x1b[2J\r\nCRITICAL forged")])
+    except ExceptionGroup:
+        exc_info = sys.exc_info()
+    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "Unexpected error", (), exc_info)
+    lines = formatter.format(record).split("\n")
+    assert not any(char in line for line in lines for char in "\x1b\r")
+    assert not any(line.lstrip(" |").startswith("CRITICAL forged") for line in lines)
