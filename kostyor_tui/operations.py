@@ -265,7 +265,8 @@ class Operations:
         characters). A null status is derived as `upgrade` does.
 
         Raises NotFound (naming what was tried) or AmbiguousName (a prefix several ids
-        share, or a name several clusters share).
+        share, a name several clusters share, or a cluster's name that also starts the
+        ids of other upgrades).
         """
         upgrades = self.client.list_upgrades()
         exact = [upgrade for upgrade in upgrades if upgrade.id == text]

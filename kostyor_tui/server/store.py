@@ -1025,16 +1025,18 @@ class Store:
         mode, as the real server starts them) the status it has there, its cluster's
         (`_status_of`), so that the default mode's engine moves it on and every upgrade has
         a status (docs/kostyor-api.md#quirk-null-upgrade-status). Returns how many."""
+        adopted = 0
         with self._transaction() as db:
-            adopted = db.execute(
-                "UPDATE upgrades SET status ="
-                " (SELECT c.status FROM clusters c WHERE c.id = upgrades.cluster_id)"
-                " WHERE status IS NULL AND rowid ="
-                " (SELECT MAX(u.rowid) FROM upgrades u WHERE u.cluster_id = upgrades.cluster_id)"
-                " AND (SELECT c.status FROM clusters c WHERE c.id = upgrades.cluster_id)"
-                f" IN ({', '.join('?' * len(UPGRADE_STATUSES))})",
-                tuple(sorted(UPGRADE_STATUSES)),
-            ).rowcount
+            for cluster in db.execute("SELECT id, status FROM clusters").fetchall():
+                newest = self._newest_upgrade(db, cluster["id"])
+                if newest is None or newest["status"] is not None:
+                    continue
+                status = _status_of(newest, cluster)
+                if status in UPGRADE_STATUSES:
+                    db.execute(
+                        "UPDATE upgrades SET status = ? WHERE id = ?", (status, newest["id"])
+                    )
+                    adopted += 1
         return adopted
 
     def running_upgrades(self) -> dict[str, str]:

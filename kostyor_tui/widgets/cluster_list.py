@@ -115,8 +115,9 @@ def cluster_rows(
     versions: Mapping[str, Mapping[str, int]] | None = None,
 ) -> list[tuple[str, Row]]:
     """The list's rows. `versions`: each cluster's instances by version, where known (its
-    badge is then ◑ when they are mixed); else those of its snapshot."""
+    badge is then ◑ when they are mixed)."""
     snapshots = snapshots or {}
+    versions = versions or {}
     now = now or datetime.now()
     kept = [
         cluster
@@ -135,11 +136,7 @@ def cluster_rows(
     for cluster in kept:
         assert cluster.id is not None
         snapshot = snapshots.get(cluster.id)
-        if versions is not None:
-            counts = versions.get(cluster.id)
-        else:
-            counts = snapshot.version_counts if snapshot is not None else None
-        badge = status_badge(cluster.status, counts)
+        badge = status_badge(cluster.status, versions.get(cluster.id))
         glyph = Content.styled(badge.plain.split(" ", 1)[0], badge.spans[0].style)
         name = Text(printable(cluster.name or cluster.id), overflow="ellipsis", no_wrap=True)
         rows.append(
@@ -220,16 +217,17 @@ class ClusterList(Vertical):
                     cluster.version,
                     snapshot.version_counts,
                 )
+        # Forgotten once the cluster's status or version moves (or it is gone): the same
+        # pair seen again later is another state of its instances.
+        now_as = {cluster.id: (cluster.status, cluster.version) for cluster in self._clusters}
+        for cluster_id, seen in list(self._versions_seen.items()):
+            if now_as.get(cluster_id) != seen[:2]:
+                del self._versions_seen[cluster_id]
         self._now = now
         self._refilter()
 
     def _versions_known(self) -> dict[str, Mapping[str, int]]:
-        known = {}
-        for cluster in self._clusters:
-            seen = self._versions_seen.get(cluster.id or "")
-            if seen is not None and seen[:2] == (cluster.status, cluster.version):
-                known[cluster.id or ""] = seen[2]
-        return known
+        return {cluster_id: seen[2] for cluster_id, seen in self._versions_seen.items()}
 
     def _refilter(self) -> None:
         table = self.table
