@@ -140,11 +140,14 @@ def _within_deadline(
 class _DeadlineStream(httpcore.NetworkStream):
     def __init__(self, stream: httpcore.NetworkStream) -> None:
         self._stream = stream
+        # From a request's first byte sent to its answer read (`Transport._exchange`).
+        self.in_use = False
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         return self._stream.read(max_bytes, _within_deadline(timeout))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self.in_use = True
         self._stream.write(buffer, _within_deadline(timeout))
 
     def close(self) -> None:
@@ -160,7 +163,18 @@ class _DeadlineStream(httpcore.NetworkStream):
         return _DeadlineStream(stream)
 
     def get_extra_info(self, info: str) -> Any:
-        return self._stream.get_extra_info(info)
+        # httpcore's pool, in one thread, takes an idle connection whose socket is readable
+        # for one the server closed, and closes it. Its "idle" can be stale: another thread
+        # may meanwhile have sent a request on it, whose answer is what is readable; closed
+        # under that thread, its read failed (EBADF). In use, before or after the look (a
+        # request is marked before its first byte, so before any answer), it is not the
+        # server's close.
+        if info != "is_readable":
+            return self._stream.get_extra_info(info)
+        if self.in_use:
+            return False
+        readable = self._stream.get_extra_info(info)
+        return bool(readable) and not self.in_use
 
 
 class _DeadlineBackend(httpcore.NetworkBackend):
@@ -817,6 +831,9 @@ class Transport:
                 if size > self.max_answer_bytes:
                     raise _Oversize(f"an answer larger than {self.max_answer_bytes:,} bytes")
                 chunks.append(chunk)
+            stream = response.extensions.get("network_stream")
+            if isinstance(stream, _DeadlineStream):
+                stream.in_use = False  # answered: readable again means the server closed it
         return response.status, answer_headers, b"".join(chunks)
 
     def _failure(
