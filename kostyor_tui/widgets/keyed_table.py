@@ -14,6 +14,7 @@ from typing import ClassVar
 
 from rich.cells import cell_len
 from rich.text import Text
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.geometry import Region
 from textual.message import Message
@@ -49,7 +50,7 @@ class KeyedTable(DataTable[object]):
     ]
 
     class CursorMoved(Message):
-        """The operator moved the row cursor with a key (not `select_key`)."""
+        """The operator moved the row cursor, with a key or a click (not `select_key`)."""
 
         def __init__(self, table: "KeyedTable") -> None:
             super().__init__()
@@ -71,6 +72,11 @@ class KeyedTable(DataTable[object]):
         self.rows_redrawn = 0
         for label, key in self._column_spec:
             self.add_column(label, key=key)
+
+    def on_click(self, event: events.Click) -> None:
+        # A row clicked moves the cursor as a key does (DataTable's own handler moves it).
+        if event.style.meta.get("row", -1) >= 0:
+            self.post_message(self.CursorMoved(self))
 
     def action_cursor_up(self) -> None:
         super().action_cursor_up()

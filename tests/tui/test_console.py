@@ -211,6 +211,10 @@ async def test_moving_the_host_cursor_stops_following_the_step(server_factory, m
         # `f` follows the step again: the cursor goes back to it.
         await pilot.press("f")
         await wait_for(pilot, lambda: hosts.cursor_key != last, "the cursor back on the step")
+        # A row clicked stops it too.
+        assert screen.following
+        await pilot.click(hosts, offset=(4, 3))
+        await wait_for(pilot, lambda: not screen.following, "a click to stop following")
 
 
 async def test_rollback_through_the_confirmation(server_factory, make_app):
