@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from kostyor_tui.config import Settings
-from kostyor_tui.config.settings import ENV_AUDIT_FILE
+from kostyor_tui.config.settings import ENV_AUDIT_FILE, reason
 from kostyor_tui.errors import ConfigError
 from kostyor_tui.operations import AuditEvent
 
@@ -115,7 +115,7 @@ def read_audit(path: Path, *, cluster: str | None = None, limit: int | None = No
         return AuditReading([])
     except OSError as error:  # a directory, a path under a file, no permission
         raise ConfigError(
-            f"cannot read the audit file {path}: {error.strerror or error}",
+            f"cannot read the audit file {path}: {reason(error)}",
             hint=f"check audit_file in the config file, or {ENV_AUDIT_FILE}",
         ) from None
     entries: list[dict[str, Any]] = []
