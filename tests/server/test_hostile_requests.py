@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -91,42 +92,37 @@ def inventory(groups: dict[str, object], hostvars: dict[str, object]) -> str:
     return json.dumps({**groups, "_meta": {"hostvars": hostvars}})
 
 
+@contextmanager
+def discovered_from(tmp_path: Path, text: str) -> Iterator[tuple[httpx.Client, httpx.Response]]:
+    """The answer to openstack-ansible discovery of an inventory file holding `text`, on
+    an empty server reading inventories from `tmp_path`; and a client of that server."""
+    path = tmp_path / "inventory.json"
+    path.write_text(text)
+    with (
+        running_server(tmp_path / "db.sqlite3", seed="empty", inventory_dirs=(tmp_path,)) as srv,
+        httpx.Client(base_url=srv.url) as client,
+    ):
+        parameters = {"inventory": str(path)}
+        body = {"name": "osa", "method": "openstack-ansible", "parameters": parameters}
+        yield client, client.post("/clusters/discover", json=body)
+
+
 def test_an_inventory_chained_deeper_than_recursion_is_read(tmp_path: Path) -> None:
     depth = sys.getrecursionlimit() * 5
     groups: dict[str, object] = {"keystone": {"children": ["level-0"]}}
     for level in range(depth):
         groups[f"level-{level}"] = {"children": [f"level-{level + 1}"]}
     groups[f"level-{depth}"] = {"hosts": ["infra1_keystone_container"]}
-    path = tmp_path / "chained.json"
-    path.write_text(inventory(groups, {"infra1_keystone_container": {"physical_host": "infra1"}}))
-    with (
-        running_server(tmp_path / "db.sqlite3", seed="empty", inventory_dirs=(tmp_path,)) as srv,
-        httpx.Client(base_url=srv.url) as client,
-    ):
-        body = {
-            "name": "osa",
-            "method": "openstack-ansible",
-            "parameters": {"inventory": str(path)},
-        }
-        response = client.post("/clusters/discover", json=body)
+    hostvars = {"infra1_keystone_container": {"physical_host": "infra1"}}
+    with discovered_from(tmp_path, inventory(groups, hostvars)) as (client, response):
         assert response.status_code == 201, response.text
         hosts = client.get(f"/clusters/{response.json()['id']}/hosts").json()
         assert [host["hostname"] for host in hosts] == ["infra1"]
 
 
 def test_an_inventory_holding_a_number_too_long_to_read_is_a_400(tmp_path: Path) -> None:
-    path = tmp_path / "huge.json"
-    path.write_text(f'{{"keystone": ["h1"], "_meta": {{"hostvars": {{"h1": {HUGE_NUMBER}}}}}}}')
-    with (
-        running_server(tmp_path / "db.sqlite3", seed="empty", inventory_dirs=(tmp_path,)) as srv,
-        httpx.Client(base_url=srv.url) as client,
-    ):
-        body = {
-            "name": "osa",
-            "method": "openstack-ansible",
-            "parameters": {"inventory": str(path)},
-        }
-        response = client.post("/clusters/discover", json=body)
+    text = f'{{"keystone": ["h1"], "_meta": {{"hostvars": {{"h1": {HUGE_NUMBER}}}}}}}'
+    with discovered_from(tmp_path, text) as (_, response):
         assert response.status_code == 400, response.text
         assert response.json()["errors"]["parameters"] == [
             "inventory: holds a number too long to read"

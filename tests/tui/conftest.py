@@ -7,7 +7,7 @@ import pytest
 from textual.message import Message
 from textual.notifications import Notify
 from textual.pilot import Pilot
-from textual.widgets import Button
+from textual.widgets import Button, Label
 
 from kostyor_tui.app import KostyorApp
 from kostyor_tui.config import Settings, load_settings
@@ -93,6 +93,16 @@ def confirmation(app: KostyorApp) -> ConfirmScreen | None:
     return None
 
 
+async def confirm(pilot: Pilot[object], app: KostyorApp, key: str) -> str:
+    """Press an action's key on the upgrade screen, answer yes; the confirmation's text."""
+    await pilot.press(key)
+    await wait_for(pilot, lambda: confirmation(app), "the confirmation")
+    detail = str(app.screen.query_one("#confirm-detail", Label).render())
+    await pilot.press("y")
+    await wait_for(pilot, lambda: isinstance(app.screen, UpgradeScreen), "back to the upgrade")
+    return detail
+
+
 def upgrade_status(app: KostyorApp, cluster_id: str) -> Status | None:
     snapshot = app.service.snapshot(cluster_id)
     return snapshot.status if snapshot else None
@@ -113,12 +123,37 @@ class Notices:
         return any(text in notice for notice in self.texts)
 
 
-async def start_upgrade_via_dialog(pilot: Pilot[object], app: KostyorApp) -> UpgradeScreen:
-    """Press `u` on the selected cluster, start with the first offered version, land on its
-    upgrade screen."""
+def services_upgraded(app: KostyorApp, cluster_id: str) -> int:
+    """How many of the cluster's instances its snapshot has at the upgrade's version."""
+    snapshot = app.service.snapshot(cluster_id)
+    assert snapshot is not None and snapshot.progress is not None
+    return snapshot.progress.services_upgraded
+
+
+async def wait_for_upgraded(
+    pilot: Pilot[object],
+    app: KostyorApp,
+    cluster_id: str,
+    more_than: int,
+    what: str = "more upgraded instances",
+) -> None:
+    """Let the app run until more than `more_than` of the cluster's instances are upgraded."""
+    await wait_for(pilot, lambda: services_upgraded(app, cluster_id) > more_than, what)
+
+
+async def open_start_dialog(pilot: Pilot[object], app: KostyorApp) -> StartUpgradeScreen:
+    """Press `u` on the selected cluster; its start dialog."""
     await pilot.press("u")
     await wait_for(pilot, lambda: isinstance(app.screen, StartUpgradeScreen), "the dialog")
     dialog = app.screen
+    assert isinstance(dialog, StartUpgradeScreen)
+    return dialog
+
+
+async def start_upgrade_via_dialog(pilot: Pilot[object], app: KostyorApp) -> UpgradeScreen:
+    """Press `u` on the selected cluster, start with the first offered version, land on its
+    upgrade screen."""
+    dialog = await open_start_dialog(pilot, app)
     start = dialog.query_one("#start-upgrade", Button)
     await wait_for(pilot, lambda: not start.disabled, "the target versions")
     await pilot.click("#start-upgrade")

@@ -13,11 +13,14 @@ from kostyor_tui.widgets.upgrade_panel import EventLog
 from tests.support.servers import running_server
 from tests.tui.conftest import (
     Notices,
+    confirm,
     confirmation,
     select_cluster,
+    services_upgraded,
     start_upgrade_via_dialog,
     upgrade_status,
     wait_for,
+    wait_for_upgraded,
 )
 
 # Slow enough that an upgrade is still running while the test acts on it.
@@ -84,11 +87,7 @@ async def test_start_an_upgrade_through_the_dialog_and_watch_it_advance(server_f
             "the upgrade's id in the title",
         )
         first = snapshot.progress.services_upgraded
-        await wait_for(
-            pilot,
-            lambda: app.service.snapshot(cluster_id).progress.services_upgraded > first + 3,
-            "services upgraded to advance",
-        )
+        await wait_for_upgraded(pilot, app, cluster_id, first + 3, "services upgraded to advance")
         label = str(screen.query_one("#bar-label-1").render())
         done = app.service.snapshot(cluster_id).progress
         assert label.startswith("Services ") and f"/{done.services_total}" in label
@@ -200,12 +199,8 @@ async def test_moving_the_host_cursor_stops_following_the_step(server_factory, m
         assert hosts.cursor_key == last
         await wait_for(pilot, lambda: notices.any("Not following the step"), "the notice")
         # The polls go on; the cursor stays on the host the operator moved to.
-        seen = app.service.snapshot(cluster_id).progress.services_upgraded
-        await wait_for(
-            pilot,
-            lambda: app.service.snapshot(cluster_id).progress.services_upgraded > seen + 2,
-            "more steps",
-        )
+        seen = services_upgraded(app, cluster_id)
+        await wait_for_upgraded(pilot, app, cluster_id, seen + 2, "more steps")
         await pilot.pause()
         assert hosts.cursor_key == last
         # `f` follows the step again: the cursor goes back to it.
@@ -223,11 +218,7 @@ async def test_rollback_through_the_confirmation(server_factory, make_app):
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         cluster_id = await select_cluster(pilot, app, "home_lab")
         await start_upgrade_via_dialog(pilot, app)
-        await wait_for(
-            pilot,
-            lambda: app.service.snapshot(cluster_id).progress.services_upgraded >= 1,
-            "a first upgraded instance",
-        )
+        await wait_for_upgraded(pilot, app, cluster_id, 0, "a first upgraded instance")
         await pilot.press("b")
         await wait_for(pilot, lambda: confirmation(app), "the confirmation")
         confirm = app.screen
@@ -247,7 +238,7 @@ async def test_rollback_through_the_confirmation(server_factory, make_app):
         snapshot = app.service.snapshot(cluster_id)
         await wait_for(
             pilot,
-            lambda: app.service.snapshot(cluster_id).progress.services_upgraded == 0,
+            lambda: services_upgraded(app, cluster_id) == 0,
             "every instance back at the old version",
         )
         assert snapshot.upgrade.from_version == "mitaka"
@@ -267,12 +258,8 @@ async def test_answering_no_to_cancel_keeps_the_upgrade_running(server_factory, 
         # Enter answers the focused default, which is the safe "No".
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.screen is screen, "the dialog to close")
-        before = app.service.snapshot(cluster_id).progress.services_upgraded
-        await wait_for(
-            pilot,
-            lambda: app.service.snapshot(cluster_id).progress.services_upgraded > before,
-            "the upgrade to keep going",
-        )
+        before = services_upgraded(app, cluster_id)
+        await wait_for_upgraded(pilot, app, cluster_id, before, "the upgrade to keep going")
         assert upgrade_status(app, cluster_id) is Status.IN_PROGRESS
 
 
@@ -284,14 +271,8 @@ async def test_a_cluster_left_at_mixed_versions_keeps_its_badge_when_the_cursor_
     async with app.run_test(size=(120, 40)) as pilot:
         cluster_id = await select_cluster(pilot, app, "home_lab")
         await start_upgrade_via_dialog(pilot, app)
-        await wait_for(
-            pilot,
-            lambda: app.service.snapshot(cluster_id).progress.services_upgraded >= 2,
-            "a few upgraded instances",
-        )
-        await pilot.press("x")
-        await wait_for(pilot, lambda: confirmation(app), "the confirmation")
-        await pilot.press("y")
+        await wait_for_upgraded(pilot, app, cluster_id, 1, "a few upgraded instances")
+        await confirm(pilot, app, "x")
         await wait_for(pilot, lambda: upgrade_status(app, cluster_id) is Status.CANCELLED, "cancel")
         await pilot.press("escape")
         main = app.screen

@@ -21,11 +21,13 @@ from tests.support.servers import running_server
 from tests.tui import fixed_fleet
 from tests.tui.conftest import (
     Notices,
+    confirm,
     confirmation,
     select_cluster,
     start_upgrade_via_dialog,
     upgrade_status,
     wait_for,
+    wait_for_upgraded,
 )
 
 
@@ -94,14 +96,8 @@ async def test_a_cancelled_upgrade_looks_finished(server_factory, make_app):
     async with app.run_test(size=(120, 40)) as pilot:
         cluster_id = await select_cluster(pilot, app, "home_lab")
         screen = await start_upgrade_via_dialog(pilot, app)
-        await wait_for(
-            pilot,
-            lambda: app.service.snapshot(cluster_id).progress.services_upgraded >= 2,
-            "two upgraded instances",
-        )
-        await pilot.press("x")
-        await wait_for(pilot, lambda: confirmation(app), "the question")
-        await pilot.press("y")
+        await wait_for_upgraded(pilot, app, cluster_id, 1, "two upgraded instances")
+        await confirm(pilot, app, "x")
         await wait_for(pilot, lambda: upgrade_status(app, cluster_id) is Status.CANCELLED, "cancel")
         await wait_for(pilot, lambda: step_line(screen).startswith("■ Cancelled"), "the end")
         done = app.service.snapshot(cluster_id).progress
@@ -124,14 +120,8 @@ async def test_a_rolled_back_upgrade_looks_finished_and_its_rollback_had_its_own
     async with app.run_test(size=(120, 40)) as pilot:
         cluster_id = await select_cluster(pilot, app, "home_lab")
         screen = await start_upgrade_via_dialog(pilot, app)
-        await wait_for(
-            pilot,
-            lambda: app.service.snapshot(cluster_id).progress.services_upgraded >= 4,
-            "four upgraded instances",
-        )
-        await pilot.press("b")
-        await wait_for(pilot, lambda: confirmation(app), "the question")
-        await pilot.press("y")
+        await wait_for_upgraded(pilot, app, cluster_id, 3, "four upgraded instances")
+        await confirm(pilot, app, "b")
         await wait_for(
             pilot,
             lambda: rendered(screen.query_one("#bar-label-0")).startswith("Rolled back "),
@@ -191,9 +181,7 @@ async def test_the_eta_counts_neither_a_cancelled_run_nor_an_outage(
             await start_upgrade_via_dialog(pilot, app)
             earlier = app.service.snapshot(cluster_id).upgrade.id
             drive(first, earlier, 20)
-            await pilot.press("x")
-            await wait_for(pilot, lambda: confirmation(app), "the question")
-            await pilot.press("y")
+            await confirm(pilot, app, "x")
             await wait_for(
                 pilot, lambda: upgrade_status(app, cluster_id) is Status.CANCELLED, "cancel"
             )

@@ -10,10 +10,9 @@ from kostyor_tui.screens.discover import DiscoverScreen
 from kostyor_tui.screens.help import HelpScreen
 from kostyor_tui.screens.main import MainScreen
 from kostyor_tui.screens.report import ReportScreen
-from kostyor_tui.screens.start_upgrade import StartUpgradeScreen
 from kostyor_tui.widgets.keyed_table import KeyedTable
 from kostyor_tui.widgets.status_header import StatusHeader
-from tests.tui.conftest import select_cluster, wait_for
+from tests.tui.conftest import open_start_dialog, select_cluster, wait_for
 
 
 def header_text(app) -> str:
@@ -140,9 +139,7 @@ async def test_the_start_dialog_says_why_no_version_is_offered(server, make_app)
     app = make_app(server.url)
     async with app.run_test(size=(120, 40)) as pilot:
         await select_cluster(pilot, app, "legacy")  # its version is unknown
-        await pilot.press("u")
-        await wait_for(pilot, lambda: isinstance(app.screen, StartUpgradeScreen), "the dialog")
-        dialog = app.screen
+        dialog = await open_start_dialog(pilot, app)
         message = dialog.query_one("#start-message", Label)
         await wait_for(pilot, lambda: str(message.render()), "the dialog's message")
         assert str(message.render()) == "legacy: the cluster's version is unknown"
@@ -153,9 +150,7 @@ async def test_a_dialog_on_a_small_terminal_scrolls_the_focused_field_into_view(
     app = make_app(server.url)
     async with app.run_test(size=(40, 15)) as pilot:
         await select_cluster(pilot, app, "home_lab")
-        await pilot.press("u")
-        await wait_for(pilot, lambda: isinstance(app.screen, StartUpgradeScreen), "the dialog")
-        dialog = app.screen
+        dialog = await open_start_dialog(pilot, app)
         start = dialog.query_one("#start-upgrade", Button)
         await wait_for(pilot, lambda: not start.disabled, "the versions")
         close = dialog.query_one("#start-close", Button)

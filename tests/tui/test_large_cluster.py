@@ -8,7 +8,14 @@ from kostyor_tui.domain.statuses import Status
 from kostyor_tui.screens.upgrade import UpgradeScreen
 from kostyor_tui.widgets.cluster_detail import host_table_rows
 from kostyor_tui.widgets.keyed_table import KeyedTable, Row
-from tests.tui.conftest import select_cluster, start_upgrade_via_dialog, upgrade_status, wait_for
+from tests.tui.conftest import (
+    select_cluster,
+    services_upgraded,
+    start_upgrade_via_dialog,
+    upgrade_status,
+    wait_for,
+    wait_for_upgraded,
+)
 
 COMPUTES = 2000
 
@@ -46,12 +53,8 @@ async def test_polls_update_cells_in_place_on_a_large_cluster(
         table = screen.query_one("#upgrade-hosts", KeyedTable)
         await wait_for(pilot, lambda: len(table.row_keys) == COMPUTES + 5, "the host table")
         rebuilds.clear()
-        first = app.service.snapshot(cluster_id).progress.services_upgraded
-        await wait_for(
-            pilot,
-            lambda: app.service.snapshot(cluster_id).progress.services_upgraded > first + 20,
-            "several polls of progress",
-        )
+        first = services_upgraded(app, cluster_id)
+        await wait_for_upgraded(pilot, app, cluster_id, first + 20, "several polls of progress")
         await pilot.pause()
         assert upgrade_status(app, cluster_id) is Status.IN_PROGRESS
         assert "upgrade-hosts" not in rebuilds, rebuilds

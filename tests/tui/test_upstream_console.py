@@ -23,7 +23,7 @@ from kostyor_tui.server.runner import BackgroundServer
 from kostyor_tui.widgets.keyed_table import KeyedTable
 from tests.tui.conftest import (
     Notices,
-    confirmation,
+    confirm,
     select_cluster,
     start_upgrade_via_dialog,
     upgrade_status,
@@ -33,16 +33,6 @@ from tests.tui.conftest import (
 
 def label_text(screen: Any, selector: str) -> str:
     return str(screen.query_one(selector, Label).render())
-
-
-async def confirm(pilot: Any, app: KostyorApp, key: str) -> str:
-    """Press an action's key on the upgrade screen, answer yes; the confirmation's text."""
-    await pilot.press(key)
-    await wait_for(pilot, lambda: confirmation(app), "the confirmation")
-    detail = label_text(app.screen, "#confirm-detail")
-    await pilot.press("y")
-    await wait_for(pilot, lambda: isinstance(app.screen, UpgradeScreen), "back to the upgrade")
-    return detail
 
 
 async def rolled_back_upgrade(
